@@ -1,0 +1,61 @@
+"""String enumerations of the sync vocabulary (SPEC §1.2)."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["RecordStatus", "SessionStatus", "SyncCategory", "SyncType"]
+
+
+class _StrEnum(str, enum.Enum):
+    # ``enum.StrEnum`` is 3.11+; this keeps 3.10 while making ``str(member)`` the plain value.
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class SyncType(_StrEnum):
+    """Who or what started a sync."""
+
+    MANUAL_SINGLE = "manual_single"
+    MANUAL_BATCH = "manual_batch"
+    MANUAL_TASK = "manual_task"
+    SCHEDULED_TASK = "scheduled_task"
+
+
+class SyncCategory(_StrEnum):
+    """What a session synchronises; the single-flight guard is per category."""
+
+    ACCOUNT = "account"
+    CAPACITY = "capacity"
+    CONFIG = "config"
+    AGGREGATION = "aggregation"
+    OTHER = "other"
+
+
+class SessionStatus(_StrEnum):
+    """Session lifecycle: ``pending → running → terminal``; a terminal status never changes."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (SessionStatus.PENDING, SessionStatus.RUNNING)
+
+
+class RecordStatus(_StrEnum):
+    """Record lifecycle: ``pending → running → {completed | failed}`` and ``pending → cancelled``."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (RecordStatus.PENDING, RecordStatus.RUNNING)

@@ -1,0 +1,392 @@
+"""The background full sync: claim, snapshot, run concurrently, count, finalize (SPEC §3.4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from .errors import ConflictError, ValidationError
+from .messages import Messages
+from .normalize import normalize_sync_result
+from .observability import log_event
+from .ports import (
+    InstanceRepository,
+    SupportsAccountSync,
+    SupportsBulkSyncCount,
+    SupportsInstance,
+    SyncSessionRepository,
+)
+from .redaction import clean, redact_text
+from .sessions import RecordOutcome, SyncSessionInfo
+
+__all__ = ["DEFAULT_STALE_AFTER", "FullSyncSummary", "FullSyncTask"]
+
+logger = logging.getLogger(__name__)
+
+InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
+
+ACTION = "sync_all_accounts"
+INSTANCE_ACTION = "sync_instance_accounts_batch"
+DEFAULT_STALE_AFTER = dt.timedelta(minutes=10)
+
+
+@attrs.frozen(kw_only=True)
+class FullSyncSummary:
+    """What one call of the task did. ``claimed`` is False when it ran nothing (duplicate
+    delivery, a session already finished, or another full sync holding the lock)."""
+
+    session_id: str | None
+    status: SessionStatus | None
+    total_instances: int = 0
+    successful_instances: int = 0
+    failed_instances: int = 0
+    cancelled_instances: int = 0
+    claimed: bool = False
+
+    @classmethod
+    def of(cls, info: SyncSessionInfo | None, *, claimed: bool) -> FullSyncSummary:
+        if info is None:
+            return cls(session_id=None, status=None, claimed=claimed)
+        return cls(
+            session_id=info.session_id,
+            status=info.status,
+            total_instances=info.total_instances,
+            successful_instances=info.successful_instances,
+            failed_instances=info.failed_instances,
+            cancelled_instances=info.cancelled_instances,
+            claimed=claimed,
+        )
+
+
+class FullSyncTask(Generic[InstanceT]):
+    """Synchronises every active instance under one session.
+
+    At most ``max_workers`` instances run at once; an instance still running after
+    ``instance_timeout`` seconds is failed and its late result ignored. Every store write happens
+    on the calling thread, in batches, so bookkeeping stays O(1) per instance.
+    """
+
+    def __init__(
+        self,
+        *,
+        instances: InstanceRepository[InstanceT],
+        sessions: SyncSessionRepository,
+        sync_service: SupportsAccountSync[InstanceT],
+        max_workers: int = 4,
+        instance_timeout: float | None = None,
+        heartbeat_interval: float = 30.0,
+        messages: Messages | None = None,
+        stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
+    ) -> None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ValidationError("max_workers must be an integer >= 1")
+        if instance_timeout is not None and not instance_timeout > 0:
+            raise ValidationError("instance_timeout must be None or > 0 seconds")
+        if not heartbeat_interval > 0:
+            raise ValidationError("heartbeat_interval must be > 0 seconds")
+        self.instances = instances
+        self.sessions = sessions
+        self.sync_service = sync_service
+        self.max_workers = max_workers
+        self.instance_timeout = instance_timeout
+        self.heartbeat_interval = heartbeat_interval
+        self.messages = messages or Messages()
+        self.stale_after = stale_after
+
+    def __call__(
+        self,
+        *,
+        manual_run: bool = True,
+        created_by: int | None = None,
+        session_id: str | None = None,
+        **_ignored: Any,
+    ) -> FullSyncSummary:
+        """Run a full sync; with ``session_id`` claim that prepared session, else create one."""
+        if session_id is None:
+            return self._run_unprepared(manual_run=manual_run, created_by=created_by)
+        info = self.sessions.get_session(session_id)
+        if info is None:
+            raise ValidationError(
+                self.messages.session_not_found, extra={"session_id": session_id}
+            )
+        if not self.sessions.claim_session(session_id):
+            return self._skip(session_id, created_by)
+        return self._run(info.session_id, info.sync_type, created_by)
+
+    def _run_unprepared(self, *, manual_run: bool, created_by: int | None) -> FullSyncSummary:
+        self.sessions.reap_stale(
+            stale_after=self.stale_after, message=self.messages.session_interrupted
+        )
+        sync_type = SyncType.MANUAL_TASK if manual_run else SyncType.SCHEDULED_TASK
+        try:
+            info = self.sessions.create_session(
+                sync_type=sync_type, sync_category=SyncCategory.ACCOUNT, created_by=created_by
+            )
+        except ConflictError as conflict:
+            holder = conflict.extra.get("session_id")
+            log_event(
+                logger,
+                logging.WARNING,
+                self.messages.full_sync_already_running,
+                action=ACTION,
+                context={"created_by": created_by, "session_id": holder},
+            )
+            current = self.sessions.get_session(holder) if isinstance(holder, str) else None
+            return FullSyncSummary.of(current, claimed=False)
+        if not self.sessions.claim_session(info.session_id):
+            return self._skip(info.session_id, created_by)
+        return self._run(info.session_id, sync_type, created_by)
+
+    def _skip(self, session_id: str, created_by: int | None) -> FullSyncSummary:
+        current = self.sessions.get_session(session_id)
+        log_event(
+            logger,
+            logging.INFO,
+            self.messages.full_sync_skipped,
+            action=ACTION,
+            context={"created_by": created_by, "session_id": session_id},
+            status=current.status.value if current else None,
+        )
+        return FullSyncSummary.of(current, claimed=False)
+
+    def _run(self, session_id: str, sync_type: SyncType, created_by: int | None) -> FullSyncSummary:
+        context = {"created_by": created_by, "session_id": session_id}
+        run = _Run(self, session_id=session_id, sync_type=sync_type, created_by=created_by)
+        try:
+            instances = list(self.instances.list_active())
+            self.sessions.add_records(session_id, [(item.id, item.name) for item in instances])
+            log_event(
+                logger, logging.INFO, self.messages.full_sync_started, action=ACTION,
+                context={**context, "total_instances": len(instances)},
+            )
+            if not instances:
+                log_event(
+                    logger, logging.INFO, self.messages.full_sync_no_instances, action=ACTION,
+                    context=context,
+                )
+            run.execute(instances)
+            status = run.final_status()
+        except BaseException as error:
+            self._abort(session_id, context, error)
+            raise
+        self.sessions.finish_session(session_id, status=status)
+        final = self.sessions.get_session(session_id)
+        summary = FullSyncSummary.of(final, claimed=True)
+        log_event(
+            logger, logging.INFO, self.messages.full_sync_finished, action=ACTION, context=context,
+            status=summary.status, total_instances=summary.total_instances,
+            successful_instances=summary.successful_instances,
+            failed_instances=summary.failed_instances,
+            cancelled_instances=summary.cancelled_instances,
+        )
+        return summary
+
+    def _abort(self, session_id: str, context: Mapping[str, Any], error: BaseException) -> None:
+        message = redact_text(f"{type(error).__name__}: {error}")
+        try:
+            self.sessions.finish_session(
+                session_id, status=SessionStatus.FAILED, error_message=message
+            )
+        except Exception:
+            # The store is what failed: leave the session to the reaper, keep the first error.
+            log_event(
+                logger, logging.WARNING, self.messages.full_sync_aborted, action=ACTION,
+                context=context, error=error,
+            )
+
+
+_Item = tuple[int, Any]
+
+
+class _Run(Generic[InstanceT]):
+    """One execution: a coordinator loop (this thread) feeding a pool of worker threads."""
+
+    def __init__(
+        self, task: FullSyncTask[InstanceT], *, session_id: str, sync_type: SyncType,
+        created_by: int | None,
+    ) -> None:
+        self.task = task
+        self.session_id = session_id
+        self.sync_type = sync_type
+        self.created_by = created_by
+        self.succeeded = 0
+        self.failed = 0
+        self.cancelled = False
+        self._work: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[tuple[int, RecordOutcome]] = queue.SimpleQueue()
+        self._threads = 0
+
+    def final_status(self) -> SessionStatus:
+        current = self.task.sessions.get_session(self.session_id)
+        if self.cancelled or (current is not None and current.cancel_requested):
+            return SessionStatus.CANCELLED
+        if self.failed == 0:
+            return SessionStatus.COMPLETED
+        if self.succeeded == 0:
+            return SessionStatus.FAILED
+        return SessionStatus.COMPLETED_WITH_ERRORS
+
+    def execute(self, instances: Sequence[InstanceT]) -> None:
+        task = self.task
+        sessions = task.sessions
+        pending: deque[InstanceT] = deque(instances)
+        in_flight: dict[int, tuple[InstanceT, float]] = {}
+        tokens = itertools.count()
+        finished: list[RecordOutcome] = []
+        last_write = time.monotonic()
+        try:
+            while pending or in_flight:
+                free = task.max_workers - len(in_flight)
+                if pending and free > 0:
+                    batch = [pending.popleft() for _ in range(min(free, len(pending)))]
+                    if sessions.start_records(self.session_id, [item.id for item in batch]):
+                        deadline = time.monotonic() + (task.instance_timeout or float("inf"))
+                        for item in batch:
+                            token = next(tokens)
+                            in_flight[token] = (item, deadline)
+                            self._work.put((token, item))
+                        self._grow(len(in_flight))
+                    else:
+                        # Cancel requested (or session reaped): start nothing more; the
+                        # finalizer turns the untouched pending records into cancelled ones.
+                        self.cancelled = True
+                        pending.clear()
+                if not in_flight:
+                    continue
+                self._collect(in_flight, finished, last_write)
+                now = time.monotonic()
+                for token, (item, deadline) in list(in_flight.items()):
+                    if deadline <= now:
+                        del in_flight[token]
+                        finished.append(self._timed_out(item))
+                        # Its thread is stuck in the host's code: replace it, ignore its result.
+                        self._spawn()
+                if finished:
+                    self._write(finished)
+                    finished = []
+                    last_write = now
+                elif now - last_write >= task.heartbeat_interval:
+                    sessions.heartbeat(self.session_id)
+                    last_write = now
+        finally:
+            for _ in range(self._threads):
+                self._work.put(None)
+
+    def _collect(
+        self, in_flight: dict[int, tuple[InstanceT, float]], finished: list[RecordOutcome],
+        last_write: float,
+    ) -> None:
+        now = time.monotonic()
+        earliest = min(deadline for _, deadline in in_flight.values())
+        wait = min(earliest, last_write + self.task.heartbeat_interval) - now
+        try:
+            results = [self._results.get(timeout=max(wait, 0.0))]
+        except queue.Empty:
+            return
+        while True:
+            try:
+                results.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        for token, outcome in results:
+            if in_flight.pop(token, None) is not None:
+                finished.append(outcome)
+
+    def _write(self, outcomes: list[RecordOutcome]) -> None:
+        task = self.task
+        task.sessions.finish_records(self.session_id, outcomes)
+        succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
+        self.succeeded += len(succeeded)
+        self.failed += len(outcomes) - len(succeeded)
+        if not succeeded:
+            return
+        if isinstance(task.instances, SupportsBulkSyncCount):
+            task.instances.increment_sync_counts(succeeded)
+        else:
+            for instance_id in succeeded:
+                task.instances.increment_sync_count(instance_id)
+
+    def _grow(self, needed: int) -> None:
+        while self._threads < needed:
+            self._spawn()
+
+    def _spawn(self) -> None:
+        self._threads += 1
+        threading.Thread(
+            target=self._worker, name=f"accounts_sync_worker_{self.session_id[:8]}", daemon=True
+        ).start()
+
+    def _worker(self) -> None:
+        while (item := self._work.get()) is not None:
+            token, instance = item
+            self._results.put((token, self._sync_one(instance)))
+
+    def _sync_one(self, instance: InstanceT) -> RecordOutcome:
+        task = self.task
+        texts = task.messages
+        context = texts.context_for(instance.name)
+        log_context = {
+            "session_id": self.session_id, "instance_id": instance.id,
+            "instance_name": instance.name,
+        }
+        try:
+            raw = task.sync_service.sync_accounts(
+                instance, sync_type=self.sync_type.value, session_id=self.session_id,
+                created_by=self.created_by,
+            )
+            success, result = normalize_sync_result(raw, context=context, messages=texts)
+            details: dict[str, Any] = clean(result)
+        except Exception as error:
+            log_event(
+                logger, logging.WARNING, texts.instance_sync_error, action=INSTANCE_ACTION,
+                context=log_context, error=error,
+            )
+            return RecordOutcome(
+                instance_id=instance.id, status=RecordStatus.FAILED,
+                error_message=redact_text(f"{type(error).__name__}: {error}"),
+            )
+        if not success:
+            log_event(
+                logger, logging.WARNING, texts.instance_sync_failed, action=INSTANCE_ACTION,
+                context=log_context, result_message=details["message"],
+            )
+            return RecordOutcome(
+                instance_id=instance.id, status=RecordStatus.FAILED,
+                error_message=details["message"], details=details,
+            )
+        return RecordOutcome(
+            instance_id=instance.id,
+            status=RecordStatus.COMPLETED,
+            items_synced=_count(details.get("synced_count")),
+            items_created=_count(details.get("added_count")),
+            items_updated=_count(details.get("modified_count")),
+            items_deleted=_count(details.get("removed_count")),
+            details=details,
+        )
+
+    def _timed_out(self, instance: InstanceT) -> RecordOutcome:
+        texts = self.task.messages
+        message = texts.instance_timeout.format(context=texts.context_for(instance.name))
+        log_event(
+            logger, logging.WARNING, message, action=INSTANCE_ACTION,
+            context={"session_id": self.session_id, "instance_id": instance.id,
+                     "instance_name": instance.name},
+            timeout_seconds=self.task.instance_timeout,
+        )
+        return RecordOutcome(
+            instance_id=instance.id, status=RecordStatus.FAILED, error_message=message
+        )
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -1,0 +1,86 @@
+"""The background job and the one wrapper every launcher runs it through (SPEC §3.2)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .enums import SessionStatus
+from .messages import Messages
+from .observability import log_event
+from .ports import SyncSessionRepository, SyncTask
+from .redaction import redact_text
+
+__all__ = ["FullSyncJob", "run_full_sync_job"]
+
+logger = logging.getLogger(__name__)
+
+BACKGROUND_ACTION = "sync_all_accounts_background"
+
+
+@attrs.frozen(kw_only=True)
+class FullSyncJob:
+    """Plain, serialisable description of one background full sync."""
+
+    session_id: str
+    created_by: int | None = None
+    manual_run: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "created_by": self.created_by,
+            "manual_run": self.manual_run,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FullSyncJob:
+        created_by = data.get("created_by")
+        return cls(
+            session_id=str(data["session_id"]),
+            created_by=None if created_by is None else int(created_by),
+            manual_run=bool(data.get("manual_run", True)),
+        )
+
+
+def run_full_sync_job(
+    job: FullSyncJob,
+    *,
+    sync_task: SyncTask,
+    sessions: SyncSessionRepository,
+    messages: Messages | None = None,
+) -> None:
+    """Run ``job`` through ``sync_task``; nothing escapes.
+
+    Any ``Exception`` is logged once at ERROR (action ``sync_all_accounts_background``) and the
+    session is marked ``failed`` with the error unless it is already terminal.
+    """
+    texts = messages or Messages()
+    try:
+        sync_task(manual_run=job.manual_run, created_by=job.created_by, session_id=job.session_id)
+    except Exception as error:
+        log_event(
+            logger,
+            logging.ERROR,
+            texts.background_failed,
+            action=BACKGROUND_ACTION,
+            context={"created_by": job.created_by, "session_id": job.session_id},
+            error=error,
+        )
+        try:
+            sessions.finish_session(
+                job.session_id,
+                status=SessionStatus.FAILED,
+                error_message=redact_text(f"{type(error).__name__}: {error}"),
+            )
+        except Exception:
+            # The store itself is down: the reaper will fail the session later.
+            logger.warning(
+                "could not mark session failed",
+                extra={"action": BACKGROUND_ACTION,
+                       "context": {"session_id": job.session_id}},
+                exc_info=True,
+            )

@@ -1,0 +1,337 @@
+"""Thread-safe in-memory repositories, for scripts, demos and tests (SPEC §5.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .clock import utc_now
+from .enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from .errors import ConflictError
+from .messages import Messages
+from .ports import Clock, SupportsInstance
+from .sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
+
+__all__ = ["InMemoryInstanceRepository", "InMemorySyncSessionRepository"]
+
+InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
+
+_ACTIVE = (SessionStatus.PENDING, SessionStatus.RUNNING)
+_DEFAULT_MESSAGES = Messages()
+
+
+class InMemoryInstanceRepository(Generic[InstanceT]):
+    """Instances kept in a dict by id.
+
+    ``is_active`` and ``deleted_at`` are read from the objects when present (missing means
+    active and not deleted); ``increment_sync_count`` bumps the object's ``sync_count``.
+    """
+
+    def __init__(self, instances: Iterable[InstanceT] = ()) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[int, InstanceT] = {}
+        self._counts: dict[int, int] = {}
+        for instance in instances:
+            self.add(instance)
+
+    def add(self, instance: InstanceT) -> None:
+        """Add or replace an instance (by id)."""
+        with self._lock:
+            self._items[instance.id] = instance
+
+    def count_active(self) -> int:
+        with self._lock:
+            return sum(1 for item in self._items.values() if _is_active(item))
+
+    def get(self, instance_id: int) -> InstanceT | None:
+        with self._lock:
+            item = self._items.get(instance_id)
+        return None if item is None or _is_deleted(item) else item
+
+    def list_active(self) -> list[InstanceT]:
+        with self._lock:
+            active = [item for item in self._items.values() if _is_active(item)]
+        return sorted(active, key=lambda item: (item.name, item.id))
+
+    def increment_sync_count(self, instance_id: int) -> None:
+        self.increment_sync_counts([instance_id])
+
+    def increment_sync_counts(self, instance_ids: Sequence[int]) -> None:
+        with self._lock:
+            for instance_id in instance_ids:
+                item = self._items.get(instance_id)
+                if item is None:
+                    continue
+                count = (getattr(item, "sync_count", None) or 0) + 1
+                self._counts[instance_id] = count
+                try:
+                    object.__setattr__(item, "sync_count", count)
+                except (AttributeError, TypeError):
+                    pass  # a slotted object without the field: ``sync_count()`` still knows
+
+    def sync_count(self, instance_id: int) -> int:
+        """How many successful syncs this repository has counted for the instance."""
+        with self._lock:
+            item = self._items.get(instance_id)
+            if item is not None and isinstance(getattr(item, "sync_count", None), int):
+                return int(item.sync_count)  # type: ignore[attr-defined]
+            return self._counts.get(instance_id, 0)
+
+
+def _is_deleted(item: object) -> bool:
+    return getattr(item, "deleted_at", None) is not None
+
+
+def _is_active(item: object) -> bool:
+    return bool(getattr(item, "is_active", True)) and not _is_deleted(item)
+
+
+@attrs.define
+class _Session:
+    session_id: str
+    sync_type: SyncType
+    sync_category: SyncCategory
+    status: SessionStatus
+    created_by: int | None
+    created_at: dt.datetime
+    heartbeat_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    total_instances: int = 0
+    successful_instances: int = 0
+    failed_instances: int = 0
+    cancelled_instances: int = 0
+    error_message: str | None = None
+    cancel_requested: bool = False
+    lock_key: str | None = None
+    records: dict[int, _Record] = attrs.Factory(dict)
+
+    def info(self) -> SyncSessionInfo:
+        return SyncSessionInfo(
+            session_id=self.session_id, sync_type=self.sync_type,
+            sync_category=self.sync_category, status=self.status,
+            total_instances=self.total_instances,
+            successful_instances=self.successful_instances,
+            failed_instances=self.failed_instances,
+            cancelled_instances=self.cancelled_instances, created_by=self.created_by,
+            created_at=self.created_at, started_at=self.started_at,
+            completed_at=self.completed_at, heartbeat_at=self.heartbeat_at,
+            error_message=self.error_message, cancel_requested=self.cancel_requested,
+        )
+
+
+@attrs.define
+class _Record:
+    record_id: int
+    instance_id: int
+    instance_name: str
+    status: RecordStatus = RecordStatus.PENDING
+    items_synced: int = 0
+    items_created: int = 0
+    items_updated: int = 0
+    items_deleted: int = 0
+    error_message: str | None = None
+    details: dict[str, Any] | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+
+    def info(self, session_id: str) -> SyncRecordInfo:
+        return SyncRecordInfo(
+            record_id=self.record_id, session_id=session_id, instance_id=self.instance_id,
+            instance_name=self.instance_name, status=self.status,
+            items_synced=self.items_synced, items_created=self.items_created,
+            items_updated=self.items_updated, items_deleted=self.items_deleted,
+            error_message=self.error_message, details=self.details,
+            started_at=self.started_at, completed_at=self.completed_at,
+        )
+
+
+class InMemorySyncSessionRepository:
+    """Sessions and records in memory; one lock makes every method atomic."""
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or utc_now
+        self._lock = threading.RLock()
+        self._sessions: dict[str, _Session] = {}
+        self._locks: dict[str, str] = {}
+        self._next_record_id = 1
+
+    def create_session(
+        self,
+        *,
+        sync_type: SyncType | str,
+        sync_category: SyncCategory | str,
+        created_by: int | None,
+        exclusive: bool = True,
+    ) -> SyncSessionInfo:
+        kind, category = SyncType(sync_type), SyncCategory(sync_category)
+        with self._lock:
+            lock_key = category.value if exclusive else None
+            if lock_key is not None and lock_key in self._locks:
+                holder = self._locks[lock_key]
+                raise ConflictError(
+                    _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
+                )
+            session = _Session(
+                session_id=str(uuid.uuid4()), sync_type=kind, sync_category=category,
+                status=SessionStatus.PENDING, created_by=created_by, created_at=self.clock(),
+                lock_key=lock_key,
+            )
+            self._sessions[session.session_id] = session
+            if lock_key is not None:
+                self._locks[lock_key] = session.session_id
+            return session.info()
+
+    def get_session(self, session_id: str) -> SyncSessionInfo | None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return session.info() if session else None
+
+    def get_active_session(self, sync_category: SyncCategory | str) -> SyncSessionInfo | None:
+        with self._lock:
+            holder = self._locks.get(SyncCategory(sync_category).value)
+            return self._sessions[holder].info() if holder else None
+
+    def list_sessions(
+        self, *, limit: int = 50, sync_category: SyncCategory | str | None = None
+    ) -> list[SyncSessionInfo]:
+        with self._lock:
+            chosen = [
+                s for s in reversed(self._sessions.values())
+                if sync_category is None or s.sync_category == SyncCategory(sync_category)
+            ]
+            return [s.info() for s in chosen[:limit]]
+
+    def list_records(self, session_id: str) -> list[SyncRecordInfo]:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return []
+            return [record.info(session_id) for record in session.records.values()]
+
+    def claim_session(self, session_id: str) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or session.status is not SessionStatus.PENDING:
+                return False
+            now = self.clock()
+            session.status = SessionStatus.RUNNING
+            session.started_at = session.heartbeat_at = now
+            return True
+
+    def add_records(self, session_id: str, instances: Sequence[tuple[int, str]]) -> None:
+        with self._lock:
+            session = self._sessions[session_id]
+            for instance_id, name in instances:
+                session.records[instance_id] = _Record(
+                    record_id=self._next_record_id, instance_id=instance_id, instance_name=name
+                )
+                self._next_record_id += 1
+            session.total_instances = len(session.records)
+
+    def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if (session is None or session.status is not SessionStatus.RUNNING
+                    or session.cancel_requested):
+                return False
+            now = self.clock()
+            for instance_id in instance_ids:
+                record = session.records.get(instance_id)
+                if record is not None and record.status is RecordStatus.PENDING:
+                    record.status = RecordStatus.RUNNING
+                    record.started_at = now
+            return True
+
+    def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return
+            now = self.clock()
+            for outcome in outcomes:
+                record = session.records.get(outcome.instance_id)
+                if record is None or record.status is not RecordStatus.RUNNING:
+                    continue
+                record.status = outcome.status
+                record.items_synced = outcome.items_synced
+                record.items_created = outcome.items_created
+                record.items_updated = outcome.items_updated
+                record.items_deleted = outcome.items_deleted
+                record.error_message = outcome.error_message
+                record.details = outcome.details
+                record.completed_at = now
+                if outcome.status is RecordStatus.COMPLETED:
+                    session.successful_instances += 1
+                else:
+                    session.failed_instances += 1
+            if session.status is SessionStatus.RUNNING:
+                session.heartbeat_at = now
+
+    def heartbeat(self, session_id: str) -> None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is not None and session.status is SessionStatus.RUNNING:
+                session.heartbeat_at = self.clock()
+
+    def request_cancel(self, session_id: str) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or session.status not in _ACTIVE:
+                return False
+            session.cancel_requested = True
+            if session.status is SessionStatus.PENDING:
+                self._finish(session, SessionStatus.CANCELLED, None)
+            return True
+
+    def finish_session(
+        self, session_id: str, *, status: SessionStatus, error_message: str | None = None
+    ) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or session.status not in _ACTIVE:
+                return False
+            self._finish(session, SessionStatus(status), error_message)
+            return True
+
+    def reap_stale(
+        self, *, stale_after: dt.timedelta, message: str = _DEFAULT_MESSAGES.session_interrupted
+    ) -> list[str]:
+        with self._lock:
+            cutoff = self.clock() - stale_after
+            stale = [
+                s for s in self._sessions.values()
+                if s.status in _ACTIVE and (s.heartbeat_at or s.created_at) < cutoff
+            ]
+            for session in stale:
+                self._finish(session, SessionStatus.FAILED, message)
+            return [s.session_id for s in stale]
+
+    def _finish(
+        self, session: _Session, status: SessionStatus, error_message: str | None
+    ) -> None:
+        if not status.is_terminal:
+            raise ValueError(f"finish_session needs a terminal status, not {status}")
+        now = self.clock()
+        for record in session.records.values():
+            if record.status is RecordStatus.PENDING and status is SessionStatus.CANCELLED:
+                record.status = RecordStatus.CANCELLED
+                session.cancelled_instances += 1
+            elif not record.status.is_terminal:
+                record.status = RecordStatus.FAILED
+                record.error_message = error_message
+                session.failed_instances += 1
+            else:
+                continue
+            record.completed_at = now
+        session.status = status
+        session.completed_at = now
+        session.error_message = error_message
+        if session.lock_key is not None:
+            self._locks.pop(session.lock_key, None)
+            session.lock_key = None

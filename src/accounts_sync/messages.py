@@ -1,0 +1,97 @@
+"""Every user-visible text of the library, in one replaceable catalogue (SPEC §2.5)."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["Messages"]
+
+
+@attrs.frozen(kw_only=True)
+class Messages:
+    """User-visible texts: error messages, result messages, contexts and log events.
+
+    ``Messages()`` is the Chinese default; ``Messages.english()`` replaces every text. Override
+    single texts with ``attrs.evolve(Messages(), no_active_instances="...")``. Templates use
+    ``{context}`` (result texts) and ``{name}`` (``instance_context``).
+    """
+
+    # Errors raised to callers.
+    no_active_instances: str = "没有找到活跃的数据库实例"
+    instance_not_found: str = "实例不存在"
+    invalid_instance_id: str = "实例 ID 无效"
+    full_sync_already_running: str = "已有账户同步任务正在运行"
+    session_not_found: str = "指定的 session_id 不存在"
+    # Normalized results; ``{context}`` is e.g. ``实例 db-1 账户同步``.
+    instance_context: str = "实例 {name} 账户同步"
+    result_empty: str = "{context}返回为空"
+    result_invalid: str = "{context}返回格式无效"
+    result_success: str = "{context}成功"
+    result_failure: str = "{context}失败"
+    instance_timeout: str = "{context}超时"
+    session_interrupted: str = "同步会话已中断"
+    # Messages for HTTP callers.
+    background_launched: str = "批量账户同步任务已在后台启动,请稍后在会话中心查看进度."
+    internal_error: str = "服务器内部错误,请稍后重试"
+    session_cancelled: str = "会话已取消"
+    session_not_cancellable: str = "取消会话失败,会话不存在或已结束"
+    authentication_required: str = "请先登录"
+    permission_required: str = "没有执行该操作的权限"
+    # Log events.
+    background_failed: str = "后台批量账户同步失败"
+    background_launch_failed: str = "后台批量账户同步启动失败"
+    instance_sync_started: str = "开始同步实例账户"
+    instance_sync_succeeded: str = "实例账户同步成功"
+    instance_sync_failed: str = "实例账户同步失败"
+    instance_sync_error: str = "实例账户同步异常"
+    full_sync_prepared: str = "已创建账户同步会话"
+    full_sync_started: str = "开始同步账户信息"
+    full_sync_finished: str = "账户同步任务完成"
+    full_sync_skipped: str = "同步会话不是待处理状态, 跳过"
+    full_sync_aborted: str = "账户同步任务失败"
+    full_sync_no_instances: str = "没有找到启用的数据库实例"
+    sessions_reaped: str = "已回收中断的同步会话"
+
+    def context_for(self, name: str) -> str:
+        """The normalization context of one instance, e.g. ``实例 db-1 账户同步``."""
+        return self.instance_context.format(name=name)
+
+    @classmethod
+    def english(cls) -> Messages:
+        """A complete English catalogue."""
+        return cls(
+            no_active_instances="No active database instances found",
+            instance_not_found="Instance not found",
+            invalid_instance_id="Invalid instance ID",
+            full_sync_already_running="An account sync is already running",
+            session_not_found="The given session_id does not exist",
+            instance_context="Account sync of instance {name}",
+            result_empty="{context} returned nothing",
+            result_invalid="{context} returned an invalid result",
+            result_success="{context} succeeded",
+            result_failure="{context} failed",
+            instance_timeout="{context} timed out",
+            session_interrupted="Sync session interrupted",
+            background_launched=(
+                "The account sync has started in the background; follow its progress in the "
+                "session centre."
+            ),
+            internal_error="Internal server error, please retry later",
+            session_cancelled="Session cancelled",
+            session_not_cancellable="Cannot cancel: the session does not exist or has finished",
+            authentication_required="Please log in",
+            permission_required="You are not allowed to do this",
+            background_failed="Background account sync failed",
+            background_launch_failed="Background account sync could not be launched",
+            instance_sync_started="Instance account sync started",
+            instance_sync_succeeded="Instance account sync succeeded",
+            instance_sync_failed="Instance account sync failed",
+            instance_sync_error="Instance account sync raised an error",
+            full_sync_prepared="Account sync session prepared",
+            full_sync_started="Account sync started",
+            full_sync_finished="Account sync finished",
+            full_sync_skipped="Sync session is not pending, skipping",
+            full_sync_aborted="Account sync task failed",
+            full_sync_no_instances="No enabled database instances found",
+            sessions_reaped="Interrupted sync sessions reaped",
+        )

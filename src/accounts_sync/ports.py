@@ -1,0 +1,203 @@
+"""The Protocols a host implements or plugs in (SPEC §2.2, §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+from .enums import SessionStatus, SyncCategory, SyncType
+from .sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
+
+if TYPE_CHECKING:
+    from .jobs import FullSyncJob
+
+__all__ = [
+    "Clock",
+    "InstanceRepository",
+    "Launcher",
+    "SupportsAccountSync",
+    "SupportsBulkSyncCount",
+    "SupportsInstance",
+    "SyncSessionRepository",
+    "SyncTask",
+]
+
+InstanceT = TypeVar("InstanceT")
+InstanceT_co = TypeVar("InstanceT_co", covariant=True)
+InstanceT_contra = TypeVar("InstanceT_contra", contravariant=True)
+
+Clock = Callable[[], dt.datetime]
+"""A callable returning the current time as an aware UTC datetime."""
+
+
+@runtime_checkable
+class SupportsInstance(Protocol):
+    """**Protocol**: what the library reads of a host's instance object, and nothing more."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def db_type(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+
+
+@runtime_checkable
+class SupportsAccountSync(Protocol[InstanceT_contra]):
+    """**Protocol**: the host's per-instance account sync.
+
+    It receives the instance object unchanged and returns a mapping (conventional keys:
+    ``success``, ``message``, ``synced_count``, ``added_count``, ``modified_count``,
+    ``removed_count``, ``error``, ``details``) or ``None``. It may raise; the library isolates the
+    failure to that instance. It must be safe to call from several threads at once.
+    """
+
+    def sync_accounts(
+        self,
+        instance: InstanceT_contra,
+        sync_type: str = "manual_single",
+        session_id: str | None = None,
+        created_by: int | None = None,
+    ) -> Mapping[str, Any] | None: ...
+
+
+@runtime_checkable
+class InstanceRepository(Protocol[InstanceT_co]):
+    """**Protocol**: the host's table of instances.
+
+    An instance is *active* when it is enabled and not soft-deleted. ``get`` returns disabled
+    instances but never soft-deleted ones. ``list_active`` is ordered by name, then id.
+    ``increment_sync_count`` is atomic in the store (no lost update under concurrency) and treats a
+    missing count as 0. All methods must be safe to call from several threads.
+    """
+
+    def count_active(self) -> int: ...
+    def get(self, instance_id: int) -> InstanceT_co | None: ...
+    def list_active(self) -> Iterable[InstanceT_co]: ...
+    def increment_sync_count(self, instance_id: int) -> None: ...
+
+
+@runtime_checkable
+class SupportsBulkSyncCount(Protocol):
+    """**Protocol**, optional: increment many instances' ``sync_count`` in one round trip.
+
+    The full-sync task uses it when the instance repository has it; each id in the sequence counts
+    once per occurrence, atomically, exactly as ``increment_sync_count`` would.
+    """
+
+    def increment_sync_counts(self, instance_ids: Sequence[int]) -> None: ...
+
+
+@runtime_checkable
+class SyncSessionRepository(Protocol):
+    """**Protocol**: where sessions and records live.
+
+    Guarantees an implementation must give:
+
+    * Every write is atomic, and visible to other threads and processes once the method returns
+      (except in a mode documented as bound to a caller's transaction).
+    * Single flight: ``create_session(exclusive=True)`` fails with ``ConflictError`` (its
+      ``extra["session_id"]`` naming the holder) while another session of the same category is
+      pending or running — atomically, across threads and processes.
+    * Terminal states never change: every transition is a compare-and-set on the current status.
+    * Counters: ``successful + failed + cancelled ≤ total`` always, with equality once terminal;
+      ``finish_records`` updates them in O(1) per record, never by recounting.
+    * Every timestamp it writes comes from its injectable ``clock``.
+    """
+
+    def create_session(
+        self,
+        *,
+        sync_type: SyncType | str,
+        sync_category: SyncCategory | str,
+        created_by: int | None,
+        exclusive: bool = True,
+    ) -> SyncSessionInfo:
+        """Create a ``pending`` session with a new uuid4 id."""
+        ...
+
+    def get_session(self, session_id: str) -> SyncSessionInfo | None: ...
+
+    def get_active_session(self, sync_category: SyncCategory | str) -> SyncSessionInfo | None:
+        """The pending or running session of that category holding the single-flight lock."""
+        ...
+
+    def list_sessions(
+        self, *, limit: int = 50, sync_category: SyncCategory | str | None = None
+    ) -> list[SyncSessionInfo]:
+        """The most recent sessions first."""
+        ...
+
+    def list_records(self, session_id: str) -> list[SyncRecordInfo]:
+        """The session's records in creation order."""
+        ...
+
+    def claim_session(self, session_id: str) -> bool:
+        """Compare-and-set ``pending → running``; False when the session is not pending."""
+        ...
+
+    def add_records(self, session_id: str, instances: Sequence[tuple[int, str]]) -> None:
+        """Create one ``pending`` record per ``(instance_id, instance_name)`` and set the total."""
+        ...
+
+    def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
+        """Mark pending records ``running`` unless a cancel was requested or the session is no
+        longer running, in which case nothing changes and False is returned."""
+        ...
+
+    def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
+        """Write the outcome of running records, bump the session counters and its heartbeat.
+
+        Records that are no longer running (e.g. reaped) are left alone and not counted.
+        """
+        ...
+
+    def heartbeat(self, session_id: str) -> None:
+        """Stamp ``heartbeat_at`` on a running session."""
+        ...
+
+    def request_cancel(self, session_id: str) -> bool:
+        """Ask a session to stop. A pending session is cancelled at once, a running one when its
+        task next checks. True if the session was pending or running."""
+        ...
+
+    def finish_session(
+        self, session_id: str, *, status: SessionStatus, error_message: str | None = None
+    ) -> bool:
+        """Move a non-terminal session to the terminal ``status`` and release its lock.
+
+        Records still pending become ``cancelled`` (when ``status`` is cancelled) or ``failed``;
+        records still running become ``failed``; both with ``error_message``, and the counters
+        then add up to the total. False (and no change) when the session was already terminal.
+        """
+        ...
+
+    def reap_stale(self, *, stale_after: dt.timedelta, message: str = ...) -> list[str]:
+        """Fail pending/running sessions whose heartbeat (or creation, if never claimed) is older
+        than ``stale_after``, as ``finish_session(FAILED, message)`` does; return their ids."""
+        ...
+
+
+class SyncTask(Protocol):
+    """**Protocol**: the background full-sync entry point (``FullSyncTask`` is one)."""
+
+    def __call__(
+        self, *, manual_run: bool = True, created_by: int | None = None,
+        session_id: str | None = None,
+    ) -> object: ...
+
+
+@runtime_checkable
+class Launcher(Protocol):
+    """**Protocol**: starts a full-sync job in the background and returns at once.
+
+    ``job`` is plain data (session id, created_by, manual_run) that may cross a process; ``run`` is
+    the local wrapper that runs it — in-process launchers call ``run(job)``, remote ones ignore it
+    and send ``job.as_dict()`` to a worker that runs the same wrapper there. The return value is a
+    thread name or an engine's task id. A launcher raises if it cannot start the job.
+    """
+
+    def launch(self, job: FullSyncJob, run: Callable[[FullSyncJob], None]) -> str: ...

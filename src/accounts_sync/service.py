@@ -1,0 +1,205 @@
+"""The three actions a host calls (SPEC §2.1, §3.1–§3.3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .enums import SessionStatus, SyncCategory, SyncType
+from .errors import ConflictError, NotFoundError, ValidationError
+from .full_sync import DEFAULT_STALE_AFTER, FullSyncTask
+from .jobs import FullSyncJob, run_full_sync_job
+from .launchers import ThreadLauncher
+from .messages import Messages
+from .normalize import normalize_sync_result
+from .observability import log_event
+from .ports import (
+    InstanceRepository,
+    Launcher,
+    SupportsAccountSync,
+    SupportsInstance,
+    SyncSessionRepository,
+    SyncTask,
+)
+from .redaction import clean, redact_text
+
+__all__ = [
+    "AccountsSyncActionResult",
+    "AccountsSyncActionsService",
+    "AccountsSyncBackgroundLaunchResult",
+    "AccountsSyncBackgroundPreparedSession",
+]
+
+logger = logging.getLogger(__name__)
+
+SINGLE_ACTION = "sync_instance_accounts"
+PREPARE_ACTION = "prepare_background_full_sync"
+LAUNCH_ACTION = "launch_background_full_sync"
+
+InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
+
+
+@attrs.frozen
+class AccountsSyncBackgroundPreparedSession:
+    """A prepared (pending, not yet committed) full-sync session."""
+
+    session_id: str
+    active_instance_count: int
+
+
+@attrs.frozen
+class AccountsSyncBackgroundLaunchResult:
+    """A launched full sync; ``thread_name`` is a thread name or an engine's task id."""
+
+    session_id: str
+    active_instance_count: int
+    thread_name: str
+
+
+@attrs.frozen
+class AccountsSyncActionResult:
+    """The normalized, redacted outcome of a single-instance sync."""
+
+    success: bool
+    message: str
+    result: dict[str, Any]
+
+
+class AccountsSyncActionsService(Generic[InstanceT]):
+    """Validates, records and launches account syncs; the host plugs in the work and the stores."""
+
+    def __init__(
+        self,
+        *,
+        sync_service: SupportsAccountSync[InstanceT],
+        instances: InstanceRepository[InstanceT],
+        sessions: SyncSessionRepository,
+        sync_task: SyncTask | None = None,
+        launcher: Launcher | None = None,
+        messages: Messages | None = None,
+        allow_concurrent_full_sync: bool = False,
+        stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
+    ) -> None:
+        self.sync_service = sync_service
+        self.instances = instances
+        self.sessions = sessions
+        self.messages = messages or Messages()
+        self.sync_task: SyncTask = sync_task or FullSyncTask(
+            instances=instances, sessions=sessions, sync_service=sync_service,
+            messages=self.messages, stale_after=stale_after,
+        )
+        self.launcher: Launcher = launcher or ThreadLauncher()
+        self.allow_concurrent_full_sync = allow_concurrent_full_sync
+        self.stale_after = stale_after
+
+    def prepare_background_full_sync(
+        self, *, created_by: int | None = None
+    ) -> AccountsSyncBackgroundPreparedSession:
+        """Reap stale sessions, check there is work, and create a ``pending`` session.
+
+        In a store bound to the caller's transaction, the session is not committed: commit, then
+        call :meth:`launch_background_full_sync`.
+        """
+        reaped = self.sessions.reap_stale(
+            stale_after=self.stale_after, message=self.messages.session_interrupted
+        )
+        if reaped:
+            log_event(
+                logger, logging.WARNING, self.messages.sessions_reaped, action=PREPARE_ACTION,
+                context={"created_by": created_by, "session_ids": reaped},
+            )
+        active = self.instances.count_active()
+        if active <= 0:
+            raise ValidationError(self.messages.no_active_instances)
+        try:
+            info = self.sessions.create_session(
+                sync_type=SyncType.MANUAL_TASK,
+                sync_category=SyncCategory.ACCOUNT,
+                created_by=created_by,
+                exclusive=not self.allow_concurrent_full_sync,
+            )
+        except ConflictError as conflict:
+            raise ConflictError(
+                self.messages.full_sync_already_running, extra=conflict.extra
+            ) from None
+        log_event(
+            logger, logging.INFO, self.messages.full_sync_prepared, action=PREPARE_ACTION,
+            context={"created_by": created_by, "session_id": info.session_id,
+                     "active_instance_count": active},
+        )
+        return AccountsSyncBackgroundPreparedSession(info.session_id, active)
+
+    def launch_background_full_sync(
+        self, *, created_by: int | None = None, prepared: AccountsSyncBackgroundPreparedSession
+    ) -> AccountsSyncBackgroundLaunchResult:
+        """Hand the prepared session to the launcher and return at once.
+
+        If the launcher cannot start, the session is marked ``failed`` and the error re-raised.
+        """
+        job = FullSyncJob(session_id=prepared.session_id, created_by=created_by, manual_run=True)
+        run = partial(
+            run_full_sync_job, sync_task=self.sync_task, sessions=self.sessions,
+            messages=self.messages,
+        )
+        try:
+            name = self.launcher.launch(job, run)
+        except Exception as error:
+            log_event(
+                logger, logging.ERROR, self.messages.background_launch_failed,
+                action=LAUNCH_ACTION,
+                context={"created_by": created_by, "session_id": prepared.session_id},
+                error=error,
+            )
+            self.sessions.finish_session(
+                prepared.session_id, status=SessionStatus.FAILED,
+                error_message=redact_text(f"{type(error).__name__}: {error}"),
+            )
+            raise
+        return AccountsSyncBackgroundLaunchResult(
+            prepared.session_id, prepared.active_instance_count, str(name)
+        )
+
+    def sync_instance_accounts(
+        self, *, instance_id: int, actor_id: int | None = None, sync_type: str = "manual_single"
+    ) -> AccountsSyncActionResult:
+        """Sync one instance now (disabled instances included) and return a clean result."""
+        if isinstance(instance_id, bool) or not isinstance(instance_id, int) or instance_id <= 0:
+            raise ValidationError(
+                self.messages.invalid_instance_id, extra={"instance_id": repr(instance_id)}
+            )
+        instance = self.instances.get(instance_id)
+        if instance is None:
+            raise NotFoundError(
+                self.messages.instance_not_found, extra={"instance_id": instance_id}
+            )
+        context = {
+            "actor_id": actor_id, "instance_id": instance.id, "instance_name": instance.name,
+            "db_type": instance.db_type, "host": instance.host,
+        }
+        texts = self.messages
+        log_event(logger, logging.INFO, texts.instance_sync_started, action=SINGLE_ACTION,
+                  context=context, sync_type=sync_type)
+        try:
+            raw = self.sync_service.sync_accounts(instance, sync_type=sync_type)
+        except Exception as error:
+            log_event(logger, logging.ERROR, texts.instance_sync_error, action=SINGLE_ACTION,
+                      context=context, error=error)
+            raise
+        success, result = normalize_sync_result(
+            raw, context=texts.context_for(instance.name), messages=texts
+        )
+        result = clean(result)
+        if success:
+            self.instances.increment_sync_count(instance.id)
+            log_event(logger, logging.INFO, texts.instance_sync_succeeded, action=SINGLE_ACTION,
+                      context=context, synced_count=result.get("synced_count"))
+        else:
+            log_event(
+                logger, logging.ERROR, texts.instance_sync_failed, action=SINGLE_ACTION,
+                context=context, error_type="SyncFailed", error_message=result["message"],
+            )
+        return AccountsSyncActionResult(success, result["message"], result)

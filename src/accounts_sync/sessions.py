@@ -1,0 +1,129 @@
+"""Immutable snapshots of sync sessions and their per-instance records (SPEC §1.3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from .enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+
+__all__ = ["RecordOutcome", "SyncRecordInfo", "SyncSessionInfo"]
+
+
+@attrs.frozen(kw_only=True)
+class SyncSessionInfo:
+    """A point-in-time view of one sync session; repositories return fresh ones on every read."""
+
+    session_id: str
+    sync_type: SyncType
+    sync_category: SyncCategory
+    status: SessionStatus
+    total_instances: int = 0
+    successful_instances: int = 0
+    failed_instances: int = 0
+    cancelled_instances: int = 0
+    created_by: int | None = None
+    created_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    heartbeat_at: dt.datetime | None = None
+    error_message: str | None = None
+    cancel_requested: bool = False
+
+    @property
+    def finished_instances(self) -> int:
+        return self.successful_instances + self.failed_instances + self.cancelled_instances
+
+    @property
+    def progress(self) -> float:
+        """Finished share of the instances, 0–100 (0 when there are none)."""
+        if self.total_instances <= 0:
+            return 0.0
+        return round(100.0 * min(self.finished_instances, self.total_instances)
+                     / self.total_instances, 2)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe dict, with ``progress``, for HTTP and CLI output."""
+        return {
+            "session_id": self.session_id,
+            "sync_type": self.sync_type.value,
+            "sync_category": self.sync_category.value,
+            "status": self.status.value,
+            "total_instances": self.total_instances,
+            "successful_instances": self.successful_instances,
+            "failed_instances": self.failed_instances,
+            "cancelled_instances": self.cancelled_instances,
+            "progress": self.progress,
+            "created_by": self.created_by,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "completed_at": _iso(self.completed_at),
+            "heartbeat_at": _iso(self.heartbeat_at),
+            "error_message": self.error_message,
+            "cancel_requested": self.cancel_requested,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class SyncRecordInfo:
+    """The outcome of one instance within a session."""
+
+    record_id: int
+    session_id: str
+    instance_id: int
+    instance_name: str
+    status: RecordStatus
+    items_synced: int = 0
+    items_created: int = 0
+    items_updated: int = 0
+    items_deleted: int = 0
+    error_message: str | None = None
+    details: dict[str, Any] | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe dict for HTTP and CLI output."""
+        return {
+            "record_id": self.record_id,
+            "session_id": self.session_id,
+            "instance_id": self.instance_id,
+            "instance_name": self.instance_name,
+            "status": self.status.value,
+            "items_synced": self.items_synced,
+            "items_created": self.items_created,
+            "items_updated": self.items_updated,
+            "items_deleted": self.items_deleted,
+            "error_message": self.error_message,
+            "details": self.details,
+            "started_at": _iso(self.started_at),
+            "completed_at": _iso(self.completed_at),
+        }
+
+
+@attrs.frozen(kw_only=True)
+class RecordOutcome:
+    """What the full-sync task writes when one instance finishes (``completed`` or ``failed``)."""
+
+    instance_id: int
+    status: RecordStatus
+    items_synced: int = 0
+    items_created: int = 0
+    items_updated: int = 0
+    items_deleted: int = 0
+    error_message: str | None = None
+    details: dict[str, Any] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.status not in (RecordStatus.COMPLETED, RecordStatus.FAILED):
+            raise ValueError(f"a record outcome is completed or failed, not {self.status}")
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
