@@ -33,7 +33,7 @@ class SyncCategory(_StrEnum):
 
 
 class SessionStatus(_StrEnum):
-    """Session lifecycle: ``pending → running → terminal``; a terminal status never changes."""
+    """Session lifecycle: ``pending → running → terminal``; terminal never changes."""
 
     PENDING = "pending"
     RUNNING = "running"
@@ -48,7 +48,7 @@ class SessionStatus(_StrEnum):
 
 
 class RecordStatus(_StrEnum):
-    """Record lifecycle: ``pending → running → {completed | failed}`` and ``pending → cancelled``."""
+    """Record lifecycle: ``pending → running → completed/failed`` or ``pending → cancelled``."""
 
     PENDING = "pending"
     RUNNING = "running"

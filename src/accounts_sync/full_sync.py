@@ -116,9 +116,7 @@ class FullSyncTask(Generic[InstanceT]):
             return self._run_unprepared(manual_run=manual_run, created_by=created_by)
         info = self.sessions.get_session(session_id)
         if info is None:
-            raise ValidationError(
-                self.messages.session_not_found, extra={"session_id": session_id}
-            )
+            raise ValidationError(self.messages.session_not_found, extra={"session_id": session_id})
         if not self.sessions.claim_session(session_id):
             return self._skip(session_id, created_by)
         return self._run(info.session_id, info.sync_type, created_by)
@@ -166,12 +164,18 @@ class FullSyncTask(Generic[InstanceT]):
             instances = list(self.instances.list_active())
             self.sessions.add_records(session_id, [(item.id, item.name) for item in instances])
             log_event(
-                logger, logging.INFO, self.messages.full_sync_started, action=ACTION,
+                logger,
+                logging.INFO,
+                self.messages.full_sync_started,
+                action=ACTION,
                 context={**context, "total_instances": len(instances)},
             )
             if not instances:
                 log_event(
-                    logger, logging.INFO, self.messages.full_sync_no_instances, action=ACTION,
+                    logger,
+                    logging.INFO,
+                    self.messages.full_sync_no_instances,
+                    action=ACTION,
                     context=context,
                 )
             run.execute(instances)
@@ -183,8 +187,13 @@ class FullSyncTask(Generic[InstanceT]):
         final = self.sessions.get_session(session_id)
         summary = FullSyncSummary.of(final, claimed=True)
         log_event(
-            logger, logging.INFO, self.messages.full_sync_finished, action=ACTION, context=context,
-            status=summary.status, total_instances=summary.total_instances,
+            logger,
+            logging.INFO,
+            self.messages.full_sync_finished,
+            action=ACTION,
+            context=context,
+            status=summary.status,
+            total_instances=summary.total_instances,
             successful_instances=summary.successful_instances,
             failed_instances=summary.failed_instances,
             cancelled_instances=summary.cancelled_instances,
@@ -200,8 +209,12 @@ class FullSyncTask(Generic[InstanceT]):
         except Exception:
             # The store is what failed: leave the session to the reaper, keep the first error.
             log_event(
-                logger, logging.WARNING, self.messages.full_sync_aborted, action=ACTION,
-                context=context, error=error,
+                logger,
+                logging.WARNING,
+                self.messages.full_sync_aborted,
+                action=ACTION,
+                context=context,
+                error=error,
             )
 
 
@@ -212,7 +225,11 @@ class _Run(Generic[InstanceT]):
     """One execution: a coordinator loop (this thread) feeding a pool of worker threads."""
 
     def __init__(
-        self, task: FullSyncTask[InstanceT], *, session_id: str, sync_type: SyncType,
+        self,
+        task: FullSyncTask[InstanceT],
+        *,
+        session_id: str,
+        sync_type: SyncType,
         created_by: int | None,
     ) -> None:
         self.task = task
@@ -283,7 +300,9 @@ class _Run(Generic[InstanceT]):
                 self._work.put(None)
 
     def _collect(
-        self, in_flight: dict[int, tuple[InstanceT, float]], finished: list[RecordOutcome],
+        self,
+        in_flight: dict[int, tuple[InstanceT, float]],
+        finished: list[RecordOutcome],
         last_write: float,
     ) -> None:
         now = time.monotonic()
@@ -336,33 +355,47 @@ class _Run(Generic[InstanceT]):
         texts = task.messages
         context = texts.context_for(instance.name)
         log_context = {
-            "session_id": self.session_id, "instance_id": instance.id,
+            "session_id": self.session_id,
+            "instance_id": instance.id,
             "instance_name": instance.name,
         }
         try:
             raw = task.sync_service.sync_accounts(
-                instance, sync_type=self.sync_type.value, session_id=self.session_id,
+                instance,
+                sync_type=self.sync_type.value,
+                session_id=self.session_id,
                 created_by=self.created_by,
             )
             success, result = normalize_sync_result(raw, context=context, messages=texts)
             details: dict[str, Any] = clean(result)
         except Exception as error:
             log_event(
-                logger, logging.WARNING, texts.instance_sync_error, action=INSTANCE_ACTION,
-                context=log_context, error=error,
+                logger,
+                logging.WARNING,
+                texts.instance_sync_error,
+                action=INSTANCE_ACTION,
+                context=log_context,
+                error=error,
             )
             return RecordOutcome(
-                instance_id=instance.id, status=RecordStatus.FAILED,
+                instance_id=instance.id,
+                status=RecordStatus.FAILED,
                 error_message=redact_text(f"{type(error).__name__}: {error}"),
             )
         if not success:
             log_event(
-                logger, logging.WARNING, texts.instance_sync_failed, action=INSTANCE_ACTION,
-                context=log_context, result_message=details["message"],
+                logger,
+                logging.WARNING,
+                texts.instance_sync_failed,
+                action=INSTANCE_ACTION,
+                context=log_context,
+                result_message=details["message"],
             )
             return RecordOutcome(
-                instance_id=instance.id, status=RecordStatus.FAILED,
-                error_message=details["message"], details=details,
+                instance_id=instance.id,
+                status=RecordStatus.FAILED,
+                error_message=details["message"],
+                details=details,
             )
         return RecordOutcome(
             instance_id=instance.id,
@@ -378,9 +411,15 @@ class _Run(Generic[InstanceT]):
         texts = self.task.messages
         message = texts.instance_timeout.format(context=texts.context_for(instance.name))
         log_event(
-            logger, logging.WARNING, message, action=INSTANCE_ACTION,
-            context={"session_id": self.session_id, "instance_id": instance.id,
-                     "instance_name": instance.name},
+            logger,
+            logging.WARNING,
+            message,
+            action=INSTANCE_ACTION,
+            context={
+                "session_id": self.session_id,
+                "instance_id": instance.id,
+                "instance_name": instance.name,
+            },
             timeout_seconds=self.task.instance_timeout,
         )
         return RecordOutcome(

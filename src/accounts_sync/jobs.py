@@ -80,7 +80,6 @@ def run_full_sync_job(
             # The store itself is down: the reaper will fail the session later.
             logger.warning(
                 "could not mark session failed",
-                extra={"action": BACKGROUND_ACTION,
-                       "context": {"session_id": job.session_id}},
+                extra={"action": BACKGROUND_ACTION, "context": {"session_id": job.session_id}},
                 exc_info=True,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import uuid
@@ -69,10 +70,9 @@ class InMemoryInstanceRepository(Generic[InstanceT]):
                     continue
                 count = (getattr(item, "sync_count", None) or 0) + 1
                 self._counts[instance_id] = count
-                try:
+                # A slotted object without the field keeps its count in ``sync_count()`` only.
+                with contextlib.suppress(AttributeError, TypeError):
                     object.__setattr__(item, "sync_count", count)
-                except (AttributeError, TypeError):
-                    pass  # a slotted object without the field: ``sync_count()`` still knows
 
     def sync_count(self, instance_id: int) -> int:
         """How many successful syncs this repository has counted for the instance."""
@@ -113,15 +113,21 @@ class _Session:
 
     def info(self) -> SyncSessionInfo:
         return SyncSessionInfo(
-            session_id=self.session_id, sync_type=self.sync_type,
-            sync_category=self.sync_category, status=self.status,
+            session_id=self.session_id,
+            sync_type=self.sync_type,
+            sync_category=self.sync_category,
+            status=self.status,
             total_instances=self.total_instances,
             successful_instances=self.successful_instances,
             failed_instances=self.failed_instances,
-            cancelled_instances=self.cancelled_instances, created_by=self.created_by,
-            created_at=self.created_at, started_at=self.started_at,
-            completed_at=self.completed_at, heartbeat_at=self.heartbeat_at,
-            error_message=self.error_message, cancel_requested=self.cancel_requested,
+            cancelled_instances=self.cancelled_instances,
+            created_by=self.created_by,
+            created_at=self.created_at,
+            started_at=self.started_at,
+            completed_at=self.completed_at,
+            heartbeat_at=self.heartbeat_at,
+            error_message=self.error_message,
+            cancel_requested=self.cancel_requested,
         )
 
 
@@ -142,12 +148,19 @@ class _Record:
 
     def info(self, session_id: str) -> SyncRecordInfo:
         return SyncRecordInfo(
-            record_id=self.record_id, session_id=session_id, instance_id=self.instance_id,
-            instance_name=self.instance_name, status=self.status,
-            items_synced=self.items_synced, items_created=self.items_created,
-            items_updated=self.items_updated, items_deleted=self.items_deleted,
-            error_message=self.error_message, details=self.details,
-            started_at=self.started_at, completed_at=self.completed_at,
+            record_id=self.record_id,
+            session_id=session_id,
+            instance_id=self.instance_id,
+            instance_name=self.instance_name,
+            status=self.status,
+            items_synced=self.items_synced,
+            items_created=self.items_created,
+            items_updated=self.items_updated,
+            items_deleted=self.items_deleted,
+            error_message=self.error_message,
+            details=self.details,
+            started_at=self.started_at,
+            completed_at=self.completed_at,
         )
 
 
@@ -178,8 +191,12 @@ class InMemorySyncSessionRepository:
                     _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
                 )
             session = _Session(
-                session_id=str(uuid.uuid4()), sync_type=kind, sync_category=category,
-                status=SessionStatus.PENDING, created_by=created_by, created_at=self.clock(),
+                session_id=str(uuid.uuid4()),
+                sync_type=kind,
+                sync_category=category,
+                status=SessionStatus.PENDING,
+                created_by=created_by,
+                created_at=self.clock(),
                 lock_key=lock_key,
             )
             self._sessions[session.session_id] = session
@@ -202,7 +219,8 @@ class InMemorySyncSessionRepository:
     ) -> list[SyncSessionInfo]:
         with self._lock:
             chosen = [
-                s for s in reversed(self._sessions.values())
+                s
+                for s in reversed(self._sessions.values())
                 if sync_category is None or s.sync_category == SyncCategory(sync_category)
             ]
             return [s.info() for s in chosen[:limit]]
@@ -237,8 +255,11 @@ class InMemorySyncSessionRepository:
     def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
         with self._lock:
             session = self._sessions.get(session_id)
-            if (session is None or session.status is not SessionStatus.RUNNING
-                    or session.cancel_requested):
+            if (
+                session is None
+                or session.status is not SessionStatus.RUNNING
+                or session.cancel_requested
+            ):
                 return False
             now = self.clock()
             for instance_id in instance_ids:
@@ -305,16 +326,15 @@ class InMemorySyncSessionRepository:
         with self._lock:
             cutoff = self.clock() - stale_after
             stale = [
-                s for s in self._sessions.values()
+                s
+                for s in self._sessions.values()
                 if s.status in _ACTIVE and (s.heartbeat_at or s.created_at) < cutoff
             ]
             for session in stale:
                 self._finish(session, SessionStatus.FAILED, message)
             return [s.session_id for s in stale]
 
-    def _finish(
-        self, session: _Session, status: SessionStatus, error_message: str | None
-    ) -> None:
+    def _finish(self, session: _Session, status: SessionStatus, error_message: str | None) -> None:
         if not status.is_terminal:
             raise ValueError(f"finish_session needs a terminal status, not {status}")
         now = self.clock()

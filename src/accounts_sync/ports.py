@@ -185,7 +185,10 @@ class SyncTask(Protocol):
     """**Protocol**: the background full-sync entry point (``FullSyncTask`` is one)."""
 
     def __call__(
-        self, *, manual_run: bool = True, created_by: int | None = None,
+        self,
+        *,
+        manual_run: bool = True,
+        created_by: int | None = None,
         session_id: str | None = None,
     ) -> object: ...
 

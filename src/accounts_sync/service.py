@@ -89,8 +89,11 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         self.sessions = sessions
         self.messages = messages or Messages()
         self.sync_task: SyncTask = sync_task or FullSyncTask(
-            instances=instances, sessions=sessions, sync_service=sync_service,
-            messages=self.messages, stale_after=stale_after,
+            instances=instances,
+            sessions=sessions,
+            sync_service=sync_service,
+            messages=self.messages,
+            stale_after=stale_after,
         )
         self.launcher: Launcher = launcher or ThreadLauncher()
         self.allow_concurrent_full_sync = allow_concurrent_full_sync
@@ -109,7 +112,10 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         )
         if reaped:
             log_event(
-                logger, logging.WARNING, self.messages.sessions_reaped, action=PREPARE_ACTION,
+                logger,
+                logging.WARNING,
+                self.messages.sessions_reaped,
+                action=PREPARE_ACTION,
                 context={"created_by": created_by, "session_ids": reaped},
             )
         active = self.instances.count_active()
@@ -127,9 +133,15 @@ class AccountsSyncActionsService(Generic[InstanceT]):
                 self.messages.full_sync_already_running, extra=conflict.extra
             ) from None
         log_event(
-            logger, logging.INFO, self.messages.full_sync_prepared, action=PREPARE_ACTION,
-            context={"created_by": created_by, "session_id": info.session_id,
-                     "active_instance_count": active},
+            logger,
+            logging.INFO,
+            self.messages.full_sync_prepared,
+            action=PREPARE_ACTION,
+            context={
+                "created_by": created_by,
+                "session_id": info.session_id,
+                "active_instance_count": active,
+            },
         )
         return AccountsSyncBackgroundPreparedSession(info.session_id, active)
 
@@ -142,20 +154,25 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         """
         job = FullSyncJob(session_id=prepared.session_id, created_by=created_by, manual_run=True)
         run = partial(
-            run_full_sync_job, sync_task=self.sync_task, sessions=self.sessions,
+            run_full_sync_job,
+            sync_task=self.sync_task,
+            sessions=self.sessions,
             messages=self.messages,
         )
         try:
             name = self.launcher.launch(job, run)
         except Exception as error:
             log_event(
-                logger, logging.ERROR, self.messages.background_launch_failed,
+                logger,
+                logging.ERROR,
+                self.messages.background_launch_failed,
                 action=LAUNCH_ACTION,
                 context={"created_by": created_by, "session_id": prepared.session_id},
                 error=error,
             )
             self.sessions.finish_session(
-                prepared.session_id, status=SessionStatus.FAILED,
+                prepared.session_id,
+                status=SessionStatus.FAILED,
                 error_message=redact_text(f"{type(error).__name__}: {error}"),
             )
             raise
@@ -177,17 +194,32 @@ class AccountsSyncActionsService(Generic[InstanceT]):
                 self.messages.instance_not_found, extra={"instance_id": instance_id}
             )
         context = {
-            "actor_id": actor_id, "instance_id": instance.id, "instance_name": instance.name,
-            "db_type": instance.db_type, "host": instance.host,
+            "actor_id": actor_id,
+            "instance_id": instance.id,
+            "instance_name": instance.name,
+            "db_type": instance.db_type,
+            "host": instance.host,
         }
         texts = self.messages
-        log_event(logger, logging.INFO, texts.instance_sync_started, action=SINGLE_ACTION,
-                  context=context, sync_type=sync_type)
+        log_event(
+            logger,
+            logging.INFO,
+            texts.instance_sync_started,
+            action=SINGLE_ACTION,
+            context=context,
+            sync_type=sync_type,
+        )
         try:
             raw = self.sync_service.sync_accounts(instance, sync_type=sync_type)
         except Exception as error:
-            log_event(logger, logging.ERROR, texts.instance_sync_error, action=SINGLE_ACTION,
-                      context=context, error=error)
+            log_event(
+                logger,
+                logging.ERROR,
+                texts.instance_sync_error,
+                action=SINGLE_ACTION,
+                context=context,
+                error=error,
+            )
             raise
         success, result = normalize_sync_result(
             raw, context=texts.context_for(instance.name), messages=texts
@@ -195,11 +227,22 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         result = clean(result)
         if success:
             self.instances.increment_sync_count(instance.id)
-            log_event(logger, logging.INFO, texts.instance_sync_succeeded, action=SINGLE_ACTION,
-                      context=context, synced_count=result.get("synced_count"))
+            log_event(
+                logger,
+                logging.INFO,
+                texts.instance_sync_succeeded,
+                action=SINGLE_ACTION,
+                context=context,
+                synced_count=result.get("synced_count"),
+            )
         else:
             log_event(
-                logger, logging.ERROR, texts.instance_sync_failed, action=SINGLE_ACTION,
-                context=context, error_type="SyncFailed", error_message=result["message"],
+                logger,
+                logging.ERROR,
+                texts.instance_sync_failed,
+                action=SINGLE_ACTION,
+                context=context,
+                error_type="SyncFailed",
+                error_message=result["message"],
             )
         return AccountsSyncActionResult(success, result["message"], result)

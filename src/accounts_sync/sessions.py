@@ -41,8 +41,9 @@ class SyncSessionInfo:
         """Finished share of the instances, 0–100 (0 when there are none)."""
         if self.total_instances <= 0:
             return 0.0
-        return round(100.0 * min(self.finished_instances, self.total_instances)
-                     / self.total_instances, 2)
+        return round(
+            100.0 * min(self.finished_instances, self.total_instances) / self.total_instances, 2
+        )
 
     @property
     def is_terminal(self) -> bool:

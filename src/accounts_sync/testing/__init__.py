@@ -81,9 +81,7 @@ class ScriptedSyncService:
     ``default_delay`` seconds. Thread-safe; ``calls`` lists what was asked, in call order.
     """
 
-    def __init__(
-        self, *, default: Any = _DEFAULT_RESULT, default_delay: float = 0.0
-    ) -> None:
+    def __init__(self, *, default: Any = _DEFAULT_RESULT, default_delay: float = 0.0) -> None:
         self._default = _Script(result=default, delay=default_delay)
         self._scripts: dict[int, _Script] = {}
         self._lock = threading.Lock()
@@ -112,10 +110,15 @@ class ScriptedSyncService:
     ) -> Any:
         script = self._scripts.get(instance.id, self._default)
         with self._lock:
-            self.calls.append(SyncCall(
-                instance.id, sync_type, session_id, created_by,
-                threading.current_thread().name,
-            ))
+            self.calls.append(
+                SyncCall(
+                    instance.id,
+                    sync_type,
+                    session_id,
+                    created_by,
+                    threading.current_thread().name,
+                )
+            )
         if script.delay:
             time.sleep(script.delay)
         if script.raises is not None:

@@ -42,9 +42,16 @@ class _BlankText:
 def hostile_values() -> st.SearchStrategy[Any]:
     """Values a careless service might return anywhere: odd types, blanks, unprintables."""
     return st.one_of(
-        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-        st.text(max_size=12), st.binary(max_size=8), st.just(_Unprintable()),
-        st.just(_BlankText()), st.lists(st.integers(), max_size=3), st.just(object()),
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.text(max_size=12),
+        st.binary(max_size=8),
+        st.just(_Unprintable()),
+        st.just(_BlankText()),
+        st.lists(st.integers(), max_size=3),
+        st.just(object()),
     )
 
 
@@ -53,10 +60,13 @@ def success_values() -> st.SearchStrategy[Any]:
     words = st.sampled_from((*TRUE_WORDS, "false", "0", "no", "n", "failed", "", "maybe"))
     noisy = st.builds(
         lambda word, upper, pad: (" " * pad) + (word.upper() if upper else word) + (" " * pad),
-        words, st.booleans(), st.integers(0, 2),
+        words,
+        st.booleans(),
+        st.integers(0, 2),
     )
-    return st.one_of(st.booleans(), st.none(), st.integers(-2, 2), st.floats(), noisy,
-                     hostile_values())
+    return st.one_of(
+        st.booleans(), st.none(), st.integers(-2, 2), st.floats(), noisy, hostile_values()
+    )
 
 
 def messages() -> st.SearchStrategy[Any]:
@@ -64,9 +74,17 @@ def messages() -> st.SearchStrategy[Any]:
     return st.one_of(st.text(max_size=20), st.sampled_from(("", "  ", "\n")), hostile_values())
 
 
-_OTHER_KEYS = st.sampled_from((
-    "synced_count", "added_count", "modified_count", "removed_count", "error", "details", "extra",
-))
+_OTHER_KEYS = st.sampled_from(
+    (
+        "synced_count",
+        "added_count",
+        "modified_count",
+        "removed_count",
+        "error",
+        "details",
+        "extra",
+    )
+)
 
 
 @st.composite
@@ -94,8 +112,9 @@ def raw_sync_results() -> st.SearchStrategy[Any]:
     )
 
 
-def check_normalized(raw: Any, success: bool, result: Mapping[str, Any], *, context: str,
-                     before: Any = None) -> None:
+def check_normalized(
+    raw: Any, success: bool, result: Mapping[str, Any], *, context: str, before: Any = None
+) -> None:
     """Assert that ``(success, result) = normalize_sync_result(raw, context=context)`` honours
     SPEC §2.4 with the default (Chinese) messages. Pass ``before=copy.deepcopy(raw)`` to also
     check that the input was not mutated."""
