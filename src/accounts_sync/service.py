@@ -70,7 +70,12 @@ class AccountsSyncActionResult:
 
 
 class AccountsSyncActionsService(Generic[InstanceT]):
-    """Validates, records and launches account syncs; the host plugs in the work and the stores."""
+    """Validates, records and launches account syncs; the host plugs in the work and the stores.
+
+    ``sessions`` is where prepare writes (it may be bound to the caller's transaction);
+    ``background_sessions`` (default: ``sessions``) is what the background job uses, so with a
+    transaction-bound ``sessions`` pass a standalone store here.
+    """
 
     def __init__(
         self,
