@@ -88,14 +88,18 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         messages: Messages | None = None,
         allow_concurrent_full_sync: bool = False,
         stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
+        background_sessions: SyncSessionRepository | None = None,
     ) -> None:
         self.sync_service = sync_service
         self.instances = instances
         self.sessions = sessions
+        # Background work must never share the request's transaction: a store bound to it is
+        # paired with a standalone one for the task, the job wrapper and launch failures.
+        self.background_sessions = background_sessions or sessions
         self.messages = messages or Messages()
         self.sync_task: SyncTask = sync_task or FullSyncTask(
             instances=instances,
-            sessions=sessions,
+            sessions=self.background_sessions,
             sync_service=sync_service,
             messages=self.messages,
             stale_after=stale_after,
@@ -161,7 +165,7 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         run = partial(
             run_full_sync_job,
             sync_task=self.sync_task,
-            sessions=self.sessions,
+            sessions=self.background_sessions,
             messages=self.messages,
         )
         try:
@@ -175,7 +179,7 @@ class AccountsSyncActionsService(Generic[InstanceT]):
                 context={"created_by": created_by, "session_id": prepared.session_id},
                 error=error,
             )
-            self.sessions.finish_session(
+            self.background_sessions.finish_session(
                 prepared.session_id,
                 status=SessionStatus.FAILED,
                 error_message=redact_text(f"{type(error).__name__}: {error}"),
