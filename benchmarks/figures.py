@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import socket
 import statistics
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+import tracemalloc
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import attrs
+import sqlalchemy as sa
 
-from accounts_sync import FullSyncJob, ThreadLauncher, normalize_sync_result
+from accounts_sync import (
+    AccountsSyncActionsService,
+    FullSyncJob,
+    FullSyncTask,
+    SessionStatus,
+    SyncCategory,
+    SyncType,
+    ThreadLauncher,
+    normalize_sync_result,
+)
+from accounts_sync.sqlalchemy import (
+    InstanceRow,
+    SqlAlchemyInstanceRepository,
+    SqlAlchemySyncSessionRepository,
+    create_all,
+    create_engine_for,
+    instances_table,
+    sqlite_url,
+    sync_tables,
+)
+from accounts_sync.testing import ScriptedSyncService
 
 REQUIRE_SERVICES = os.environ.get("ACCOUNTS_SYNC_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get(
@@ -87,7 +114,165 @@ def launch_latency_ms(quick: bool) -> float:
     return statistics.median(samples)
 
 
+@attrs.frozen
+class Store:
+    """A fresh database with the library's tables and ``count`` ready instances."""
+
+    engine: sa.Engine
+    instances: SqlAlchemyInstanceRepository[InstanceRow]
+    sessions: SqlAlchemySyncSessionRepository
+
+
+@contextlib.contextmanager
+def sqlite_store(count: int) -> Iterator[Store]:
+    with tempfile.TemporaryDirectory(prefix="accounts_sync_bench_") as folder:
+        engine = create_engine_for(sqlite_url(Path(folder) / "bench.sqlite3"))
+        try:
+            yield _populate(engine, count)
+        finally:
+            engine.dispose()
+
+
+@contextlib.contextmanager
+def postgres_store(count: int) -> Iterator[Store | None]:
+    if not server_available(POSTGRES_URL, 5432):
+        yield None
+        return
+    name = f"as_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine = create_engine_for(sa.make_url(POSTGRES_URL).set(database=name), pool_size=8)
+    try:
+        yield _populate(engine, count)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def _populate(engine: sa.Engine, count: int) -> Store:
+    create_all(engine, instances=instances_table)
+    instances = SqlAlchemyInstanceRepository(engine, table=instances_table)
+    width = len(str(count))
+    instances.upsert(
+        InstanceRow(id=i, name=f"db-{i:0{width}d}", db_type="mysql", host=f"10.0.{i // 250}.{i % 250}")
+        for i in range(1, count + 1)
+    )
+    return Store(engine, instances, SqlAlchemySyncSessionRepository(engine))
+
+
+def time_full_sync(store: Store, *, latency: float, workers: int) -> float:
+    """Seconds for one full sync (no session given: the task creates and claims its own)."""
+    task = FullSyncTask(
+        instances=store.instances,
+        sessions=store.sessions,
+        sync_service=ScriptedSyncService(default_delay=latency),
+        max_workers=workers,
+    )
+    start = time.perf_counter()
+    summary = task(manual_run=False)
+    elapsed = time.perf_counter() - start
+    if summary.status is not SessionStatus.COMPLETED:
+        raise RuntimeError(f"benchmark full sync ended {summary.status}")
+    return elapsed
+
+
+def _efficiency(store: Store | None, count: int) -> float | None:
+    if store is None:
+        return None
+    latency, workers = 0.020, 32
+    ideal = count * latency / workers
+    return ideal / time_full_sync(store, latency=latency, workers=workers)
+
+
+def full_sync_efficiency_sqlite(quick: bool) -> float | None:
+    """2,000 instances x 20 ms with 32 workers on a SQLite file: ideal time / measured."""
+    count = 600 if quick else 2_000
+    with sqlite_store(count) as store:
+        return _efficiency(store, count)
+
+
+def full_sync_efficiency_postgresql(quick: bool) -> float | None:
+    """The same on PostgreSQL."""
+    count = 600 if quick else 2_000
+    with postgres_store(count) as store:
+        return _efficiency(store, count)
+
+
+def _bookkeeping_seconds(count: int) -> float:
+    with sqlite_store(count) as store:
+        return time_full_sync(store, latency=0.0, workers=4)
+
+
+def bookkeeping_growth_sqlite(quick: bool) -> float:
+    """time(10,000) / time(1,000) of a zero-latency full sync: ~10 when linear."""
+    small, large = (500, 5_000) if quick else (1_000, 10_000)
+    return _bookkeeping_seconds(large) / _bookkeeping_seconds(small)
+
+
+def bookkeeping_ms_per_instance_sqlite(quick: bool) -> float:
+    """Milliseconds of bookkeeping per instance, zero-latency full sync of 10,000."""
+    count = 3_000 if quick else 10_000
+    return _bookkeeping_seconds(count) * 1000 / count
+
+
+def prepare_latency_ms_sqlite(quick: bool) -> float:
+    """Median prepare with 100,000 instances and 10,000 old sessions on a SQLite file."""
+    instances, old_sessions = (100_000, 10_000)
+    with sqlite_store(instances) as store:
+        _add_old_sessions(store.engine, old_sessions)
+        service = AccountsSyncActionsService(
+            sync_service=ScriptedSyncService(), instances=store.instances, sessions=store.sessions
+        )
+        samples = []
+        for _ in range(21 if quick else 101):
+            start = time.perf_counter()
+            prepared = service.prepare_background_full_sync(created_by=1)
+            samples.append((time.perf_counter() - start) * 1000)
+            store.sessions.finish_session(prepared.session_id, status=SessionStatus.CANCELLED)
+        return statistics.median(samples)
+
+
+def _add_old_sessions(engine: sa.Engine, count: int) -> None:
+    old = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    rows = [
+        {
+            "session_id": str(uuid.uuid4()),
+            "sync_type": SyncType.MANUAL_TASK.value,
+            "sync_category": SyncCategory.ACCOUNT.value,
+            "status": SessionStatus.COMPLETED.value,
+            "total_instances": 0,
+            "created_at": old,
+            "completed_at": old,
+        }
+        for _ in range(count)
+    ]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(sync_tables.sessions), rows)
+
+
+def full_sync_peak_mib_sqlite(quick: bool) -> float:
+    """Peak traced memory (MiB) of a zero-latency full sync of 100,000 instances."""
+    count = 20_000 if quick else 100_000
+    with sqlite_store(count) as store:
+        tracemalloc.start()
+        try:
+            time_full_sync(store, latency=0.0, workers=4)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    return peak / 2**20
+
+
 FIGURES: list[Figure] = [
-    Figure("normalize_us", normalize_us, at_most=5.0),
+    Figure("full_sync_efficiency_sqlite", full_sync_efficiency_sqlite, at_least=0.75),
+    Figure("full_sync_efficiency_postgresql", full_sync_efficiency_postgresql, at_least=0.70),
+    Figure("bookkeeping_growth_sqlite", bookkeeping_growth_sqlite, at_most=12.0),
+    Figure("bookkeeping_ms_per_instance_sqlite", bookkeeping_ms_per_instance_sqlite, at_most=1.5),
+    Figure("prepare_latency_ms_sqlite", prepare_latency_ms_sqlite, at_most=5.0),
     Figure("launch_latency_ms", launch_latency_ms, at_most=1.0),
+    Figure("normalize_us", normalize_us, at_most=5.0),
+    Figure("full_sync_peak_mib_sqlite", full_sync_peak_mib_sqlite, at_most=150.0),
 ]

@@ -242,6 +242,7 @@ class _Run(Generic[InstanceT]):
         self._work: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._results: queue.SimpleQueue[tuple[int, RecordOutcome]] = queue.SimpleQueue()
         self._threads = 0
+        self._tokens = itertools.count()
 
     def final_status(self) -> SessionStatus:
         current = self.task.sessions.get_session(self.session_id)
@@ -254,33 +255,15 @@ class _Run(Generic[InstanceT]):
         return SessionStatus.COMPLETED_WITH_ERRORS
 
     def execute(self, instances: Sequence[InstanceT]) -> None:
-        task = self.task
-        sessions = task.sessions
         pending: deque[InstanceT] = deque(instances)
         in_flight: dict[int, tuple[InstanceT, float]] = {}
-        tokens = itertools.count()
-        finished: list[RecordOutcome] = []
-        last_write = time.monotonic()
+        writer = _Writer(self.task, self.session_id)
         try:
-            while pending or in_flight:
-                free = task.max_workers - len(in_flight)
-                if pending and free > 0:
-                    batch = [pending.popleft() for _ in range(min(free, len(pending)))]
-                    if sessions.start_records(self.session_id, [item.id for item in batch]):
-                        deadline = time.monotonic() + (task.instance_timeout or float("inf"))
-                        for item in batch:
-                            token = next(tokens)
-                            in_flight[token] = (item, deadline)
-                            self._work.put((token, item))
-                        self._grow(len(in_flight))
-                    else:
-                        # Cancel requested (or session reaped): start nothing more; the
-                        # finalizer turns the untouched pending records into cancelled ones.
-                        self.cancelled = True
-                        pending.clear()
+            while True:
+                self._dispatch(pending, in_flight)
                 if not in_flight:
-                    continue
-                self._collect(in_flight, finished, last_write)
+                    break
+                finished = self._collect(in_flight)
                 now = time.monotonic()
                 for token, (item, deadline) in list(in_flight.items()):
                     if deadline <= now:
@@ -289,51 +272,52 @@ class _Run(Generic[InstanceT]):
                         # Its thread is stuck in the host's code: replace it, ignore its result.
                         self._spawn()
                 if finished:
-                    self._write(finished)
-                    finished = []
-                    last_write = now
-                elif now - last_write >= task.heartbeat_interval:
-                    sessions.heartbeat(self.session_id)
-                    last_write = now
+                    writer.submit(finished)
+                writer.raise_error()
+        except BaseException:
+            writer.close(reraise=False)
+            raise
+        else:
+            writer.close()
         finally:
             for _ in range(self._threads):
                 self._work.put(None)
+            self.succeeded, self.failed = writer.succeeded, writer.failed
 
-    def _collect(
-        self,
-        in_flight: dict[int, tuple[InstanceT, float]],
-        finished: list[RecordOutcome],
-        last_write: float,
+    def _dispatch(
+        self, pending: deque[InstanceT], in_flight: dict[int, tuple[InstanceT, float]]
     ) -> None:
-        now = time.monotonic()
+        free = self.task.max_workers - len(in_flight)
+        if not pending or free <= 0:
+            return
+        batch = [pending.popleft() for _ in range(min(free, len(pending)))]
+        if not self.task.sessions.start_records(self.session_id, [item.id for item in batch]):
+            # Cancel requested (or the session was reaped): start nothing more; finalizing
+            # turns the untouched pending records into cancelled ones.
+            self.cancelled = True
+            pending.clear()
+            return
+        deadline = time.monotonic() + (self.task.instance_timeout or float("inf"))
+        for item in batch:
+            token = next(self._tokens)
+            in_flight[token] = (item, deadline)
+            self._work.put((token, item))
+        self._grow(len(in_flight))
+
+    def _collect(self, in_flight: dict[int, tuple[InstanceT, float]]) -> list[RecordOutcome]:
         earliest = min(deadline for _, deadline in in_flight.values())
-        wait = min(earliest, last_write + self.task.heartbeat_interval) - now
+        # Wake at least every second to notice a failed writer even while instances are slow.
+        wait = min(earliest - time.monotonic(), 1.0)
         try:
             results = [self._results.get(timeout=max(wait, 0.0))]
         except queue.Empty:
-            return
+            return []
         while True:
             try:
                 results.append(self._results.get_nowait())
             except queue.Empty:
                 break
-        for token, outcome in results:
-            if in_flight.pop(token, None) is not None:
-                finished.append(outcome)
-
-    def _write(self, outcomes: list[RecordOutcome]) -> None:
-        task = self.task
-        task.sessions.finish_records(self.session_id, outcomes)
-        succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
-        self.succeeded += len(succeeded)
-        self.failed += len(outcomes) - len(succeeded)
-        if not succeeded:
-            return
-        if isinstance(task.instances, SupportsBulkSyncCount):
-            task.instances.increment_sync_counts(succeeded)
-        else:
-            for instance_id in succeeded:
-                task.instances.increment_sync_count(instance_id)
+        return [outcome for token, outcome in results if in_flight.pop(token, None) is not None]
 
     def _grow(self, needed: int) -> None:
         while self._threads < needed:
@@ -368,7 +352,9 @@ class _Run(Generic[InstanceT]):
             )
             success, result = normalize_sync_result(raw, context=context, messages=texts)
             details: dict[str, Any] = clean(result)
-        except Exception as error:
+        except BaseException as error:
+            # Not just ``Exception``: a worker that dies without a result (e.g. host code raising
+            # SystemExit) would leave the coordinator waiting, heartbeating, forever.
             log_event(
                 logger,
                 logging.WARNING,
@@ -425,6 +411,83 @@ class _Run(Generic[InstanceT]):
         return RecordOutcome(
             instance_id=instance.id, status=RecordStatus.FAILED, error_message=message
         )
+
+
+class _Writer:
+    """Writes finished records, sync counts and heartbeats on a thread of its own.
+
+    The coordinator only starts records (the cancel gate) itself; everything else is queued
+    here and merged into as few transactions as the store allows, so a slow commit (a server
+    database fsyncs each one) never keeps a worker slot idle.
+    """
+
+    def __init__(self, task: FullSyncTask[Any], session_id: str) -> None:
+        self.task = task
+        self.session_id = session_id
+        self.succeeded = 0
+        self.failed = 0
+        self._error: BaseException | None = None
+        self._queue: queue.SimpleQueue[list[RecordOutcome] | None] = queue.SimpleQueue()
+        self._bulk = isinstance(task.instances, SupportsBulkSyncCount)
+        self._thread = threading.Thread(
+            target=self._loop, name=f"accounts_sync_writer_{session_id[:8]}", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, outcomes: list[RecordOutcome]) -> None:
+        self._queue.put(outcomes)
+
+    def raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def close(self, *, reraise: bool = True) -> None:
+        """Write everything queued, stop, and raise the writer's error if it had one."""
+        self._queue.put(None)
+        self._thread.join()
+        if reraise:
+            self.raise_error()
+
+    def _loop(self) -> None:
+        interval = self.task.heartbeat_interval
+        last_write = time.monotonic()
+        stop = False
+        try:
+            while not stop:
+                try:
+                    items = [
+                        self._queue.get(timeout=max(last_write + interval - time.monotonic(), 0))
+                    ]
+                except queue.Empty:
+                    self.task.sessions.heartbeat(self.session_id)
+                    last_write = time.monotonic()
+                    continue
+                while True:
+                    try:
+                        items.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = None in items
+                batch = [outcome for item in items if item for outcome in item]
+                if batch:
+                    self._write(batch)
+                    last_write = time.monotonic()
+        except BaseException as error:
+            self._error = error
+
+    def _write(self, outcomes: list[RecordOutcome]) -> None:
+        task = self.task
+        task.sessions.finish_records(self.session_id, outcomes)
+        succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
+        self.succeeded += len(succeeded)
+        self.failed += len(outcomes) - len(succeeded)
+        if not succeeded:
+            return
+        if self._bulk:
+            task.instances.increment_sync_counts(succeeded)  # type: ignore[attr-defined]
+        else:
+            for instance_id in succeeded:
+                task.instances.increment_sync_count(instance_id)
 
 
 def _count(value: object) -> int:

@@ -245,6 +245,8 @@ class InMemorySyncSessionRepository:
     def add_records(self, session_id: str, instances: Sequence[tuple[int, str]]) -> None:
         with self._lock:
             session = self._sessions[session_id]
+            if session.status.is_terminal:
+                return  # a terminal session never changes (e.g. reaped before its task got here)
             for instance_id, name in instances:
                 session.records[instance_id] = _Record(
                     record_id=self._next_record_id, instance_id=instance_id, instance_name=name

@@ -65,12 +65,20 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     if isinstance(value, Mapping):
-        return {str(key): jsonable(item) for key, item in value.items()}
+        return {_text(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(item) for item in value]
     if isinstance(value, (set, frozenset)):
         return [jsonable(item) for item in _sorted_if_possible(value)]
-    return str(value)
+    return _text(value)
+
+
+def _text(value: object) -> str:
+    # A host object whose ``str()`` raises must not turn a finished sync into a crash.
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
 
 
 def _sorted_if_possible(items: Any) -> list[Any]:

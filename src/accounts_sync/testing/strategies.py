@@ -31,7 +31,9 @@ class _Unprintable:
     def __str__(self) -> str:
         raise RuntimeError("unprintable")
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        # A readable repr, so Hypothesis can report a falsifying example that contains one.
+        return "<Unprintable>"
 
 
 class _BlankText:
@@ -144,9 +146,28 @@ def check_normalized(
 
 def _same(a: Any, b: Any) -> bool:
     try:
-        return bool(a == b) or a is b
+        if a is b or bool(a == b):
+            return True
     except Exception:
-        return True
+        pass
+    # A deep copy of an object without value equality (``object()``, ``NaN`` inside a list…) is
+    # never ``==`` to the original: compare the shape of containers and scalar values instead.
+    return bool(_shape(a) == _shape(b))
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        try:
+            return ("mapping", type(value), [(_shape(k), _shape(v)) for k, v in value.items()])
+        except Exception:
+            return ("mapping", type(value))
+    if isinstance(value, (list, tuple)):
+        return (type(value), [_shape(item) for item in value])
+    if isinstance(value, float) and value != value:
+        return (float, "nan")
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return (type(value), value)
+    return (type(value), "?")  # no value equality to compare: only its type can be checked
 
 
 def snapshot(value: Any) -> Any:

@@ -1,0 +1,22 @@
+#!/usr/bin/env python
+"""Django's command-line utility for the accounts_sync example project.
+
+One command migrates, seeds demo data and serves:
+``uv run python examples/django_project/manage.py demo``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_project.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

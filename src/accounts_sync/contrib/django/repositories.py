@@ -1,0 +1,570 @@
+"""Django ORM stores: sessions and records in this app's tables, instances in the host's model.
+
+Every method that writes more than one statement runs in ``transaction.atomic()``: inside a
+request (``ATOMIC_REQUESTS`` or a view's atomic block) that is a savepoint of the host's
+transaction, which the host commits; in a background thread it is a transaction of its own.
+Multi-statement writes lock the session row before its records, in every method, so two
+writers (the task and the reaper, say) can never deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import IntegrityError, models, router, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
+
+from ...clock import utc_now
+from ...enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from ...errors import ConflictError
+from ...messages import Messages
+from ...ports import Clock
+from ...sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
+from .models import SyncRecord, SyncSession
+
+__all__ = ["DjangoInstanceRepository", "DjangoSyncSessionRepository", "MappedInstance"]
+
+_DEFAULT_MESSAGES = Messages()
+_ACTIVE = (SessionStatus.PENDING.value, SessionStatus.RUNNING.value)
+_UNFINISHED_RECORDS = (RecordStatus.PENDING.value, RecordStatus.RUNNING.value)
+# Keeps ``IN (...)`` lists and bulk inserts well under every backend's parameter limit.
+_CHUNK = 500
+# A lock released between our failed insert and our look-up: try again this many times.
+_CREATE_ATTEMPTS = 3
+
+_SESSION_FIELDS = (
+    "session_id",
+    "sync_type",
+    "sync_category",
+    "status",
+    "total_instances",
+    "successful_instances",
+    "failed_instances",
+    "cancelled_instances",
+    "created_by",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "heartbeat_at",
+    "error_message",
+    "cancel_requested",
+)
+_RECORD_FIELDS = (
+    "id",
+    "session_id",
+    "instance_id",
+    "instance_name",
+    "status",
+    "items_synced",
+    "items_created",
+    "items_updated",
+    "items_deleted",
+    "error_message",
+    "details",
+    "started_at",
+    "completed_at",
+)
+
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _to_db(value: dt.datetime) -> dt.datetime:
+    # With USE_TZ=False Django refuses aware datetimes on some backends: store naive UTC.
+    if settings.USE_TZ:
+        return value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else _aware(value)
+
+
+def _session_info(row: dict[str, Any]) -> SyncSessionInfo:
+    return SyncSessionInfo(
+        session_id=row["session_id"],
+        sync_type=SyncType(row["sync_type"]),
+        sync_category=SyncCategory(row["sync_category"]),
+        status=SessionStatus(row["status"]),
+        total_instances=row["total_instances"],
+        successful_instances=row["successful_instances"],
+        failed_instances=row["failed_instances"],
+        cancelled_instances=row["cancelled_instances"],
+        created_by=row["created_by"],
+        created_at=_utc(row["created_at"]),
+        started_at=_utc(row["started_at"]),
+        completed_at=_utc(row["completed_at"]),
+        heartbeat_at=_utc(row["heartbeat_at"]),
+        error_message=row["error_message"],
+        cancel_requested=bool(row["cancel_requested"]),
+    )
+
+
+def _record_info(row: dict[str, Any]) -> SyncRecordInfo:
+    return SyncRecordInfo(
+        record_id=row["id"],
+        session_id=row["session_id"],
+        instance_id=row["instance_id"],
+        instance_name=row["instance_name"],
+        status=RecordStatus(row["status"]),
+        items_synced=row["items_synced"],
+        items_created=row["items_created"],
+        items_updated=row["items_updated"],
+        items_deleted=row["items_deleted"],
+        error_message=row["error_message"],
+        details=row["details"],
+        started_at=_utc(row["started_at"]),
+        completed_at=_utc(row["completed_at"]),
+    )
+
+
+class DjangoSyncSessionRepository:
+    """A ``SyncSessionRepository`` on this app's models, with the semantics of the in-memory one.
+
+    ``using`` is the database alias (default: the router's write database for the models);
+    ``clock`` stamps every timestamp written. Thread-safe: it holds no state but its settings,
+    and Django gives each thread its own connection.
+    """
+
+    def __init__(self, *, using: str | None = None, clock: Clock | None = None) -> None:
+        self.using: str = using or router.db_for_write(SyncSession)
+        self.clock: Clock = clock or utc_now
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get_session(self, session_id: str) -> SyncSessionInfo | None:
+        row = self._sessions().filter(session_id=session_id).values(*_SESSION_FIELDS).first()
+        return _session_info(row) if row else None
+
+    def get_active_session(self, sync_category: SyncCategory | str) -> SyncSessionInfo | None:
+        key = SyncCategory(sync_category).value
+        row = self._sessions().filter(lock_key=key).values(*_SESSION_FIELDS).first()
+        return _session_info(row) if row else None
+
+    def list_sessions(
+        self, *, limit: int = 50, sync_category: SyncCategory | str | None = None
+    ) -> list[SyncSessionInfo]:
+        query = self._sessions()
+        if sync_category is not None:
+            query = query.filter(sync_category=SyncCategory(sync_category).value)
+        rows = query.order_by("-id").values(*_SESSION_FIELDS)[: max(limit, 0)]
+        return [_session_info(row) for row in rows]
+
+    def list_records(self, session_id: str) -> list[SyncRecordInfo]:
+        rows = self._records(session_id).order_by("id").values(*_RECORD_FIELDS)
+        return [_record_info(row) for row in rows]
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        *,
+        sync_type: SyncType | str,
+        sync_category: SyncCategory | str,
+        created_by: int | None,
+        exclusive: bool = True,
+    ) -> SyncSessionInfo:
+        kind, category = SyncType(sync_type), SyncCategory(sync_category)
+        lock_key = category.value if exclusive else None
+        holder: str | None = None
+        for _ in range(_CREATE_ATTEMPTS):
+            now = _aware(self.clock())
+            session_id = str(uuid.uuid4())
+            try:
+                # A savepoint: a refused insert leaves the host's transaction usable.
+                with transaction.atomic(using=self.using):
+                    SyncSession.objects.using(self.using).create(
+                        session_id=session_id,
+                        sync_type=kind.value,
+                        sync_category=category.value,
+                        status=SessionStatus.PENDING.value,
+                        created_by=created_by,
+                        created_at=_to_db(now),
+                        lock_key=lock_key,
+                    )
+            except IntegrityError:
+                if lock_key is None:
+                    raise
+                holder = (
+                    self._sessions()
+                    .filter(lock_key=lock_key)
+                    .values_list("session_id", flat=True)
+                    .first()
+                )
+                if holder is not None:
+                    break
+                continue
+            return SyncSessionInfo(
+                session_id=session_id,
+                sync_type=kind,
+                sync_category=category,
+                status=SessionStatus.PENDING,
+                created_by=created_by,
+                created_at=now,
+            )
+        raise ConflictError(
+            _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
+        )
+
+    def claim_session(self, session_id: str) -> bool:
+        now = self._now()
+        claimed = (
+            self._sessions()
+            .filter(session_id=session_id, status=SessionStatus.PENDING.value)
+            .update(status=SessionStatus.RUNNING.value, started_at=now, heartbeat_at=now)
+        )
+        return bool(claimed)
+
+    def add_records(self, session_id: str, instances: Sequence[tuple[int, str]]) -> None:
+        # Like the in-memory store: one record per instance id, the last name wins.
+        names: dict[int, str] = {}
+        for instance_id, name in instances:
+            names[instance_id] = name
+        with transaction.atomic(using=self.using):
+            if not self._lock_session(session_id, status__in=_ACTIVE):
+                if not self._sessions().filter(session_id=session_id).exists():
+                    raise KeyError(session_id)
+                return  # a terminal session never changes (e.g. reaped before the task got here)
+            records = self._records(session_id)
+            had_records = records.exists()
+            if had_records:
+                for chunk in _chunks(list(names)):
+                    records.filter(instance_id__in=chunk).delete()
+            SyncRecord.objects.using(self.using).bulk_create(
+                [
+                    SyncRecord(
+                        session_id=session_id,
+                        instance_id=instance_id,
+                        instance_name=name,
+                        status=RecordStatus.PENDING.value,
+                    )
+                    for instance_id, name in names.items()
+                ],
+                batch_size=_CHUNK,
+            )
+            total = records.count() if had_records else len(names)
+            self._sessions().filter(session_id=session_id).update(total_instances=total)
+
+    def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
+        now = self._now()
+        with transaction.atomic(using=self.using):
+            if not self._lock_session(
+                session_id, status=SessionStatus.RUNNING.value, cancel_requested=False
+            ):
+                return False
+            pending = self._records(session_id).filter(status=RecordStatus.PENDING.value)
+            for chunk in _chunks(list(instance_ids)):
+                pending.filter(instance_id__in=chunk).update(
+                    status=RecordStatus.RUNNING.value, started_at=now
+                )
+            return True
+
+    def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
+        now = self._now()
+        with transaction.atomic(using=self.using):
+            # Locks the session row first (see the module docstring) and beats the heart.
+            found = (
+                self._sessions()
+                .filter(session_id=session_id)
+                .update(
+                    heartbeat_at=Case(
+                        When(status=SessionStatus.RUNNING.value, then=Value(now)),
+                        default=F("heartbeat_at"),
+                        output_field=models.DateTimeField(),
+                    )
+                )
+            )
+            if not found:
+                return
+            succeeded = failed = 0
+            running = self._records(session_id).filter(status=RecordStatus.RUNNING.value)
+            for outcome in outcomes:
+                written = running.filter(instance_id=outcome.instance_id).update(
+                    status=outcome.status.value,
+                    items_synced=outcome.items_synced,
+                    items_created=outcome.items_created,
+                    items_updated=outcome.items_updated,
+                    items_deleted=outcome.items_deleted,
+                    error_message=outcome.error_message,
+                    details=outcome.details,
+                    completed_at=now,
+                )
+                if not written:
+                    continue  # no longer running (e.g. reaped): not counted
+                if outcome.status is RecordStatus.COMPLETED:
+                    succeeded += 1
+                else:
+                    failed += 1
+            if succeeded or failed:
+                self._sessions().filter(session_id=session_id).update(
+                    successful_instances=F("successful_instances") + succeeded,
+                    failed_instances=F("failed_instances") + failed,
+                )
+
+    def heartbeat(self, session_id: str) -> None:
+        self._sessions().filter(session_id=session_id, status=SessionStatus.RUNNING.value).update(
+            heartbeat_at=self._now()
+        )
+
+    def request_cancel(self, session_id: str) -> bool:
+        with transaction.atomic(using=self.using):
+            asked = (
+                self._sessions()
+                .filter(session_id=session_id, status__in=_ACTIVE)
+                .update(cancel_requested=True)
+            )
+            if not asked:
+                return False
+            # A pending session has no task to notice the request: cancel it now.
+            self._finish(
+                session_id, SessionStatus.CANCELLED, None, only=(SessionStatus.PENDING.value,)
+            )
+            return True
+
+    def finish_session(
+        self, session_id: str, *, status: SessionStatus, error_message: str | None = None
+    ) -> bool:
+        status = SessionStatus(status)
+        if not status.is_terminal:
+            if self._sessions().filter(session_id=session_id, status__in=_ACTIVE).exists():
+                raise ValueError(f"finish_session needs a terminal status, not {status}")
+            return False
+        with transaction.atomic(using=self.using):
+            return self._finish(session_id, status, error_message, only=_ACTIVE)
+
+    def reap_stale(
+        self, *, stale_after: dt.timedelta, message: str = _DEFAULT_MESSAGES.session_interrupted
+    ) -> list[str]:
+        cutoff = _to_db(self.clock() - stale_after)
+        stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+        candidates = list(
+            self._sessions()
+            .filter(stale, status__in=_ACTIVE)
+            .order_by("id")
+            .values_list("session_id", flat=True)
+        )
+        if not candidates:
+            return []
+        reaped: list[str] = []
+        with transaction.atomic(using=self.using):
+            for session_id in candidates:
+                # Re-checked in the compare-and-set: a heartbeat since the read saves it.
+                if self._finish(
+                    session_id, SessionStatus.FAILED, message, only=_ACTIVE, condition=stale
+                ):
+                    reaped.append(session_id)
+        return reaped
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _sessions(self) -> Any:
+        return SyncSession.objects.using(self.using)
+
+    def _records(self, session_id: str) -> Any:
+        return SyncRecord.objects.using(self.using).filter(session_id=session_id)
+
+    def _now(self) -> dt.datetime:
+        return _to_db(self.clock())
+
+    def _lock_session(self, session_id: str, **conditions: Any) -> bool:
+        """Row-lock the session (a no-op update) if it matches ``conditions``."""
+        matched = (
+            self._sessions()
+            .filter(session_id=session_id, **conditions)
+            .update(cancel_requested=F("cancel_requested"))
+        )
+        return bool(matched)
+
+    def _finish(
+        self,
+        session_id: str,
+        status: SessionStatus,
+        error_message: str | None,
+        *,
+        only: Sequence[str],
+        condition: Q | None = None,
+    ) -> bool:
+        """Compare-and-set the session to ``status`` and settle its records; call in atomic()."""
+        now = self._now()
+        query = self._sessions().filter(session_id=session_id, status__in=only)
+        if condition is not None:
+            query = query.filter(condition)
+        if not query.update(
+            status=status.value, completed_at=now, error_message=error_message, lock_key=None
+        ):
+            return False
+        records = self._records(session_id)
+        cancelled = 0
+        if status is SessionStatus.CANCELLED:
+            cancelled = records.filter(status=RecordStatus.PENDING.value).update(
+                status=RecordStatus.CANCELLED.value, completed_at=now
+            )
+        failed = records.filter(status__in=_UNFINISHED_RECORDS).update(
+            status=RecordStatus.FAILED.value, error_message=error_message, completed_at=now
+        )
+        if cancelled or failed:
+            self._sessions().filter(session_id=session_id).update(
+                cancelled_instances=F("cancelled_instances") + cancelled,
+                failed_instances=F("failed_instances") + failed,
+            )
+        return True
+
+
+class MappedInstance:
+    """A host model object seen through a field mapping.
+
+    ``id``, ``name``, ``db_type`` and ``host`` come from the mapped fields; any other attribute
+    is read from ``obj``, the model instance itself.
+    """
+
+    __slots__ = ("db_type", "host", "id", "name", "obj")
+
+    def __init__(self, obj: Any, *, id: int, name: str, db_type: str, host: str) -> None:
+        self.obj = obj
+        self.id = id
+        self.name = name
+        self.db_type = db_type
+        self.host = host
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.obj, attribute)
+
+    def __repr__(self) -> str:
+        return f"MappedInstance(id={self.id!r}, name={self.name!r}, obj={self.obj!r})"
+
+
+class DjangoInstanceRepository:
+    """An ``InstanceRepository`` over the host's own instance model.
+
+    The keyword arguments name the model's fields. ``active_field``, ``deleted_field`` and
+    ``sync_count_field`` may be ``None`` when the model has no such column (every instance is
+    then enabled / never deleted / not counted). When the id, name, db_type and host fields are
+    named ``id``, ``name``, ``db_type`` and ``host``, the model objects are returned unchanged;
+    otherwise they are wrapped in :class:`MappedInstance`. ``using`` pins a database alias
+    (default: Django's routers).
+    """
+
+    def __init__(
+        self,
+        model: type[Any],
+        *,
+        id_field: str = "id",
+        name_field: str = "name",
+        db_type_field: str = "db_type",
+        host_field: str = "host",
+        active_field: str | None = "is_active",
+        deleted_field: str | None = "deleted_at",
+        sync_count_field: str | None = "sync_count",
+        using: str | None = None,
+    ) -> None:
+        for field in (
+            id_field,
+            name_field,
+            db_type_field,
+            host_field,
+            active_field,
+            deleted_field,
+            sync_count_field,
+        ):
+            if field is not None:
+                model._meta.get_field(field)  # FieldDoesNotExist now, not mid-sync
+        self.model = model
+        self.id_field = id_field
+        self.name_field = name_field
+        self.db_type_field = db_type_field
+        self.host_field = host_field
+        self.active_field = active_field
+        self.deleted_field = deleted_field
+        self.sync_count_field = sync_count_field
+        self.using = using
+        self._mapped = (id_field, name_field, db_type_field, host_field) != (
+            "id",
+            "name",
+            "db_type",
+            "host",
+        )
+
+    def count_active(self) -> int:
+        return int(self._query().filter(self._active()).count())
+
+    def get(self, instance_id: int) -> Any:
+        """The instance, enabled or not; ``None`` if missing or soft-deleted."""
+        query = self._query().filter(**{self.id_field: instance_id})
+        if self.deleted_field is not None:
+            query = query.filter(**{f"{self.deleted_field}__isnull": True})
+        item = query.first()
+        return None if item is None else self._present(item)
+
+    def list_active(self) -> list[Any]:
+        """Enabled, not deleted instances, ordered by name, then id."""
+        query = self._query().filter(self._active()).order_by(self.name_field, self.id_field)
+        return [self._present(item) for item in query]
+
+    def increment_sync_count(self, instance_id: int) -> None:
+        """One ``UPDATE … SET sync_count = COALESCE(sync_count, 0) + 1``."""
+        if self.sync_count_field is None:
+            return
+        self._writer().filter(**{self.id_field: instance_id}).update(**self._bump(1))
+
+    def increment_sync_counts(self, instance_ids: Sequence[int]) -> None:
+        """Count each id once per occurrence: one UPDATE per distinct multiplicity (and chunk)."""
+        if self.sync_count_field is None or not instance_ids:
+            return
+        by_times: dict[int, list[int]] = {}
+        for instance_id, times in Counter(instance_ids).items():
+            by_times.setdefault(times, []).append(instance_id)
+        writer = self._writer()
+        with transaction.atomic(using=writer.db):
+            for times, ids in by_times.items():
+                for chunk in _chunks(ids):
+                    writer.filter(**{f"{self.id_field}__in": chunk}).update(**self._bump(times))
+
+    def _query(self) -> Any:
+        query = self.model._default_manager.all()
+        return query.using(self.using) if self.using else query
+
+    def _writer(self) -> Any:
+        alias = self.using or router.db_for_write(self.model)
+        return self.model._default_manager.using(alias)
+
+    def _active(self) -> Q:
+        condition = Q()
+        if self.active_field is not None:
+            condition &= Q(**{self.active_field: True})
+        if self.deleted_field is not None:
+            condition &= Q(**{f"{self.deleted_field}__isnull": True})
+        return condition
+
+    def _bump(self, times: int) -> dict[str, Any]:
+        field = self.sync_count_field
+        assert field is not None
+        # An explicit output field: the host's column may be Positive/Big/SmallIntegerField.
+        current = Coalesce(F(field), Value(0), output_field=models.BigIntegerField())
+        return {field: current + Value(times)}
+
+    def _present(self, item: Any) -> Any:
+        if not self._mapped:
+            return item
+        return MappedInstance(
+            item,
+            id=getattr(item, self.id_field),
+            name=getattr(item, self.name_field),
+            db_type=getattr(item, self.db_type_field),
+            host=getattr(item, self.host_field),
+        )
