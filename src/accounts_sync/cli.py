@@ -1,23 +1,44 @@
-"""The ``accounts-sync`` command line (also ``python -m accounts_sync``)."""
+"""The ``accounts-sync`` command line (also ``python -m accounts_sync``).
+
+Every command works on a database given by ``--database URL`` (default: the environment
+variable ``ACCOUNTS_SYNC_DATABASE_URL``, else a SQLite file in the current directory).
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+import attrs
+import sqlalchemy as sa
+
 from .demo import DemoOptions, SimulatedSyncService, demo_instance_names
-from .full_sync import FullSyncTask
+from .enums import RecordStatus
+from .errors import ConflictError
+from .full_sync import DEFAULT_STALE_AFTER, FullSyncTask
 from .launchers import ThreadLauncher
-from .memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
+from .messages import Messages
 from .ports import SyncSessionRepository
 from .service import AccountsSyncActionsService
 from .sessions import SyncSessionInfo
-from .testing import FakeInstance
+from .sqlalchemy import (
+    DEFAULT_DEMO_URL,
+    InstanceRow,
+    SqlAlchemyInstanceRepository,
+    SqlAlchemySyncSessionRepository,
+    create_all,
+    create_engine_for,
+    instances_table,
+)
 
-__all__ = ["main"]
+__all__ = ["Store", "main", "open_store", "print_summary", "watch"]
+
+DATABASE_ENV = "ACCOUNTS_SYNC_DATABASE_URL"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,9 +51,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args)
-    except ValueError as error:
-        parser.error(str(error))
-    return 2  # pragma: no cover - parser.error exits
+    except (ValueError, LookupError) as error:
+        print(f"accounts-sync: error: {error}", file=sys.stderr)
+        return 2
+    except ConflictError as error:
+        print(f"accounts-sync: {error} (session {error.extra.get('session_id')})", file=sys.stderr)
+        return 3
+
+
+@attrs.frozen
+class Store:
+    """The CLI's database: the library's tables plus the ready instances table."""
+
+    engine: sa.Engine
+    instances: SqlAlchemyInstanceRepository[InstanceRow]
+    sessions: SqlAlchemySyncSessionRepository
+
+
+def open_store(url: str) -> Store:
+    """Connect, create missing tables, and return the repositories."""
+    engine = create_engine_for(url)
+    create_all(engine, instances=instances_table)
+    return Store(
+        engine=engine,
+        instances=SqlAlchemyInstanceRepository(engine, table=instances_table),
+        sessions=SqlAlchemySyncSessionRepository(engine),
+    )
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=os.environ.get(DATABASE_ENV, DEFAULT_DEMO_URL),
+        help=f"SQLAlchemy database URL (default: ${DATABASE_ENV}, else %(default)s)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,16 +94,38 @@ def _parser() -> argparse.ArgumentParser:
         description="Orchestrate database-account synchronisation (accounts_sync).",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_demo(commands)
+    _add_sessions(commands)
+    reap = commands.add_parser(
+        "reap",
+        help="fail sessions whose worker died (no heartbeat for --stale-after minutes)",
+        description="Mark stale pending/running sessions failed, with their unfinished records.",
+    )
+    _database_option(reap)
+    reap.add_argument(
+        "--stale-after",
+        type=float,
+        default=DEFAULT_STALE_AFTER.total_seconds() / 60,
+        metavar="MINUTES",
+        help="minutes without a heartbeat after which a session is stale (default: %(default)s)",
+    )
+    reap.set_defaults(handler=_reap)
+    return parser
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
         help="run a background full sync of a simulated fleet and print the summary",
         description=(
             "Run a full background sync of simulated instances with latency, a few failures "
             "and one timeout, show live progress, then print the session summary and the "
-            "failed instances."
+            "failed instances. The simulated instances replace the rows of the ready "
+            "instances table of --database."
         ),
     )
     defaults = DemoOptions()
+    _database_option(demo)
     demo.add_argument(
         "--instances",
         type=int,
@@ -93,7 +168,19 @@ def _parser() -> argparse.ArgumentParser:
         help="random seed of the simulation (default: %(default)s)",
     )
     demo.set_defaults(handler=_demo)
-    return parser
+
+
+def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sessions = commands.add_parser("sessions", help="list sync sessions or show one")
+    actions = sessions.add_subparsers(title="actions", metavar="ACTION")
+    listing = actions.add_parser("list", help="the most recent sessions, newest first")
+    _database_option(listing)
+    listing.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")
+    listing.set_defaults(handler=_sessions_list)
+    show = actions.add_parser("show", help="one session: counters, progress, failed records")
+    _database_option(show)
+    show.add_argument("session_id", metavar="ID")
+    show.set_defaults(handler=_sessions_show)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -105,23 +192,25 @@ def _demo(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         seed=args.seed,
     )
-    instances = InMemoryInstanceRepository(
-        FakeInstance(id=index, name=name, db_type=db_type, host=host)
+    store = open_store(args.database)
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(instances_table).where(instances_table.c.id > options.instances))
+    store.instances.upsert(
+        InstanceRow(id=index, name=name, db_type=db_type, host=host)
         for index, (name, db_type, host) in enumerate(demo_instance_names(options.instances), 1)
     )
-    sessions = InMemorySyncSessionRepository()
     sync_service = SimulatedSyncService(options)
     task = FullSyncTask(
-        instances=instances,
-        sessions=sessions,
+        instances=store.instances,
+        sessions=store.sessions,
         sync_service=sync_service,
         max_workers=options.workers,
         instance_timeout=options.timeout,
     )
     service = AccountsSyncActionsService(
         sync_service=sync_service,
-        instances=instances,
-        sessions=sessions,
+        instances=store.instances,
+        sessions=store.sessions,
         sync_task=task,
         launcher=ThreadLauncher(),
     )
@@ -129,11 +218,52 @@ def _demo(args: argparse.Namespace) -> int:
     launched = service.launch_background_full_sync(created_by=None, prepared=prepared)
     print(
         f"session {launched.session_id}: {launched.active_instance_count} instances, "
-        f"{options.workers} workers, running in thread {launched.thread_name!r}"
+        f"{options.workers} workers, database {store.engine.url.render_as_string()}"
     )
-    final = watch(sessions, launched.session_id, out=sys.stderr)
-    print_summary(sessions, final, out=sys.stdout)
+    final = watch(store.sessions, launched.session_id, out=sys.stderr)
+    print_summary(store.sessions, final, out=sys.stdout)
+    store.engine.dispose()
     return 0 if final.finished_instances == final.total_instances else 1
+
+
+def _sessions_list(args: argparse.Namespace) -> int:
+    store = open_store(args.database)
+    rows = store.sessions.list_sessions(limit=args.limit)
+    if not rows:
+        print("no sessions")
+        return 0
+    print(
+        f"{'SESSION':36}  {'TYPE':14}  {'STATUS':21}  {'PROGRESS':>8}  "
+        f"{'OK':>6}  {'FAILED':>6}  {'CANC':>5}  {'TOTAL':>6}  CREATED"
+    )
+    for info in rows:
+        print(
+            f"{info.session_id:36}  {info.sync_type.value:14}  {info.status.value:21}  "
+            f"{info.progress:7.2f}%  {info.successful_instances:>6}  {info.failed_instances:>6}"
+            f"  {info.cancelled_instances:>5}  {info.total_instances:>6}  "
+            f"{_when(info.created_at)}"
+        )
+    return 0
+
+
+def _sessions_show(args: argparse.Namespace) -> int:
+    store = open_store(args.database)
+    info = store.sessions.get_session(args.session_id)
+    if info is None:
+        raise LookupError(f"{Messages().session_not_found}: {args.session_id}")
+    print_summary(store.sessions, info, out=sys.stdout)
+    return 0
+
+
+def _reap(args: argparse.Namespace) -> int:
+    if args.stale_after < 0:
+        raise ValueError("--stale-after must be >= 0")
+    store = open_store(args.database)
+    reaped = store.sessions.reap_stale(stale_after=dt.timedelta(minutes=args.stale_after))
+    for session_id in reaped:
+        print(f"reaped {session_id}")
+    print(f"{len(reaped)} stale session(s) reaped")
+    return 0
 
 
 def watch(
@@ -145,7 +275,7 @@ def watch(
     while True:
         info = sessions.get_session(session_id)
         if info is None:
-            raise ValueError(f"session {session_id} does not exist")
+            raise LookupError(f"session {session_id} does not exist")
         step = int(info.progress // 25)
         if live:
             out.write("\r" + _progress_line(info))
@@ -171,26 +301,36 @@ def _progress_line(info: SyncSessionInfo) -> str:
     )
 
 
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
 def print_summary(sessions: SyncSessionRepository, info: SyncSessionInfo, *, out: TextIO) -> None:
-    """Print the session's counters and its failed records."""
+    """Print a session's counters, progress and failed records."""
     duration = (
-        (info.completed_at - info.started_at).total_seconds()
+        f"{(info.completed_at - info.started_at).total_seconds():.2f} s"
         if info.completed_at and info.started_at
-        else 0.0
+        else "-"
     )
+    adds_up = info.finished_instances == info.total_instances
     lines = [
         f"session      {info.session_id}",
+        f"type         {info.sync_type.value}",
         f"status       {info.status.value}",
+        f"progress     {info.progress:.2f}%",
         f"total        {info.total_instances}",
         f"successful   {info.successful_instances}",
         f"failed       {info.failed_instances}",
         f"cancelled    {info.cancelled_instances}",
-        f"duration     {duration:.2f} s",
+        f"created      {_when(info.created_at)}",
+        f"duration     {duration}",
         f"check        {info.successful_instances} + {info.failed_instances} + "
-        f"{info.cancelled_instances} = {info.finished_instances} "
-        f"({'adds up' if info.finished_instances == info.total_instances else 'MISMATCH'})",
+        f"{info.cancelled_instances} = {info.finished_instances} of {info.total_instances}"
+        + (" (adds up)" if adds_up else "" if not info.is_terminal else " (MISMATCH)"),
     ]
-    failed = [r for r in sessions.list_records(info.session_id) if r.status.value == "failed"]
+    if info.error_message:
+        lines.append(f"error        {info.error_message}")
+    failed = [r for r in sessions.list_records(info.session_id) if r.status is RecordStatus.FAILED]
     if failed:
         lines.append("")
         lines.append(f"failed instances ({len(failed)}):")

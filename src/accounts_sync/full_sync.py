@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import logging
@@ -38,6 +39,7 @@ InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
 ACTION = "sync_all_accounts"
 INSTANCE_ACTION = "sync_instance_accounts_batch"
 DEFAULT_STALE_AFTER = dt.timedelta(minutes=10)
+_COUNT_EVERY = 1.0  # seconds between batched sync_count increments during a run
 
 
 @attrs.frozen(kw_only=True)
@@ -257,32 +259,34 @@ class _Run(Generic[InstanceT]):
     def execute(self, instances: Sequence[InstanceT]) -> None:
         pending: deque[InstanceT] = deque(instances)
         in_flight: dict[int, tuple[InstanceT, float]] = {}
-        writer = _Writer(self.task, self.session_id)
+        writes = _Bookkeeping(self.task, self.session_id)
         try:
             while True:
+                # Refill free slots before writing what finished, so a worker waits for at
+                # most one commit, not for the bookkeeping of its predecessors.
                 self._dispatch(pending, in_flight)
+                writes.flush()
                 if not in_flight:
                     break
-                finished = self._collect(in_flight)
+                writes.add(self._collect(in_flight, writes.next_heartbeat()))
                 now = time.monotonic()
                 for token, (item, deadline) in list(in_flight.items()):
                     if deadline <= now:
                         del in_flight[token]
-                        finished.append(self._timed_out(item))
+                        writes.add([self._timed_out(item)])
                         # Its thread is stuck in the host's code: replace it, ignore its result.
                         self._spawn()
-                if finished:
-                    writer.submit(finished)
-                writer.raise_error()
         except BaseException:
-            writer.close(reraise=False)
+            # The run is failing (its finalizer marks the session failed); still count the
+            # syncs that did succeed, if the instance store is up.
+            with contextlib.suppress(Exception):
+                writes.flush_counts()
             raise
-        else:
-            writer.close()
         finally:
             for _ in range(self._threads):
                 self._work.put(None)
-            self.succeeded, self.failed = writer.succeeded, writer.failed
+            self.succeeded, self.failed = writes.succeeded, writes.failed
+        writes.flush(final=True)
 
     def _dispatch(
         self, pending: deque[InstanceT], in_flight: dict[int, tuple[InstanceT, float]]
@@ -304,10 +308,11 @@ class _Run(Generic[InstanceT]):
             self._work.put((token, item))
         self._grow(len(in_flight))
 
-    def _collect(self, in_flight: dict[int, tuple[InstanceT, float]]) -> list[RecordOutcome]:
+    def _collect(
+        self, in_flight: dict[int, tuple[InstanceT, float]], heartbeat_at: float
+    ) -> list[RecordOutcome]:
         earliest = min(deadline for _, deadline in in_flight.values())
-        # Wake at least every second to notice a failed writer even while instances are slow.
-        wait = min(earliest - time.monotonic(), 1.0)
+        wait = min(earliest, heartbeat_at) - time.monotonic()
         try:
             results = [self._results.get(timeout=max(wait, 0.0))]
         except queue.Empty:
@@ -413,12 +418,11 @@ class _Run(Generic[InstanceT]):
         )
 
 
-class _Writer:
-    """Writes finished records, sync counts and heartbeats on a thread of its own.
-
-    The coordinator only starts records (the cancel gate) itself; everything else is queued
-    here and merged into as few transactions as the store allows, so a slow commit (a server
-    database fsyncs each one) never keeps a worker slot idle.
+class _Bookkeeping:
+    """The task's writes, all from the coordinating thread (stores need not take concurrent
+    writers): finished records with their counters and heartbeat, in one call per loop; a
+    heartbeat when nothing finished for ``heartbeat_interval``; and sync counts, gathered for
+    up to ``_COUNT_EVERY`` seconds because they live in another table, often another database.
     """
 
     def __init__(self, task: FullSyncTask[Any], session_id: str) -> None:
@@ -426,68 +430,42 @@ class _Writer:
         self.session_id = session_id
         self.succeeded = 0
         self.failed = 0
-        self._error: BaseException | None = None
-        self._queue: queue.SimpleQueue[list[RecordOutcome] | None] = queue.SimpleQueue()
+        self._outcomes: list[RecordOutcome] = []
+        self._counts: list[int] = []
         self._bulk = isinstance(task.instances, SupportsBulkSyncCount)
-        self._thread = threading.Thread(
-            target=self._loop, name=f"accounts_sync_writer_{session_id[:8]}", daemon=True
-        )
-        self._thread.start()
+        self._last_write = self._last_count = time.monotonic()
 
-    def submit(self, outcomes: list[RecordOutcome]) -> None:
-        self._queue.put(outcomes)
+    def add(self, outcomes: list[RecordOutcome]) -> None:
+        self._outcomes.extend(outcomes)
 
-    def raise_error(self) -> None:
-        if self._error is not None:
-            raise self._error
+    def next_heartbeat(self) -> float:
+        return self._last_write + self.task.heartbeat_interval
 
-    def close(self, *, reraise: bool = True) -> None:
-        """Write everything queued, stop, and raise the writer's error if it had one."""
-        self._queue.put(None)
-        self._thread.join()
-        if reraise:
-            self.raise_error()
+    def flush(self, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if self._outcomes:
+            outcomes, self._outcomes = self._outcomes, []
+            self.task.sessions.finish_records(self.session_id, outcomes)
+            succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
+            self.succeeded += len(succeeded)
+            self.failed += len(outcomes) - len(succeeded)
+            self._counts.extend(succeeded)
+            self._last_write = now
+        elif now >= self.next_heartbeat():
+            self.task.sessions.heartbeat(self.session_id)
+            self._last_write = now
+        if final or now - self._last_count >= _COUNT_EVERY:
+            self.flush_counts()
 
-    def _loop(self) -> None:
-        interval = self.task.heartbeat_interval
-        last_write = time.monotonic()
-        stop = False
-        try:
-            while not stop:
-                try:
-                    items = [
-                        self._queue.get(timeout=max(last_write + interval - time.monotonic(), 0))
-                    ]
-                except queue.Empty:
-                    self.task.sessions.heartbeat(self.session_id)
-                    last_write = time.monotonic()
-                    continue
-                while True:
-                    try:
-                        items.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                stop = None in items
-                batch = [outcome for item in items if item for outcome in item]
-                if batch:
-                    self._write(batch)
-                    last_write = time.monotonic()
-        except BaseException as error:
-            self._error = error
-
-    def _write(self, outcomes: list[RecordOutcome]) -> None:
-        task = self.task
-        task.sessions.finish_records(self.session_id, outcomes)
-        succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
-        self.succeeded += len(succeeded)
-        self.failed += len(outcomes) - len(succeeded)
-        if not succeeded:
-            return
-        if self._bulk:
-            task.instances.increment_sync_counts(succeeded)  # type: ignore[attr-defined]
-        else:
-            for instance_id in succeeded:
-                task.instances.increment_sync_count(instance_id)
+    def flush_counts(self) -> None:
+        if self._counts:
+            counts, self._counts = self._counts, []
+            self._last_count = time.monotonic()
+            if self._bulk:
+                self.task.instances.increment_sync_counts(counts)  # type: ignore[attr-defined]
+            else:
+                for instance_id in counts:
+                    self.task.instances.increment_sync_count(instance_id)
 
 
 def _count(value: object) -> int:

@@ -158,30 +158,24 @@ def sync_all_instances(
     service: AccountsSyncActionsService[Any],
     *,
     actor_id: int | None,
-    defer_until_commit: Callable[[Callable[[], None]], None],
+    defer_launch: Callable[[AccountsSyncBackgroundPreparedSession], None],
     commit: Callable[[], None],
     rollback: Callable[[], None],
 ) -> HttpResponse:
-    """Prepare a full sync, commit, and launch after the commit (never before)."""
+    """Prepare a full sync, register its launch, and commit.
+
+    ``defer_launch(prepared)`` must arrange for ``launch_background_full_sync`` to run only
+    after the commit (e.g. ``transaction.on_commit`` or SQLAlchemy's ``launch_after_commit``)
+    and never after a rollback.
+    """
 
     def run() -> HttpResponse:
         prepared = service.prepare_background_full_sync(created_by=actor_id)
-        defer_until_commit(_launcher(service, prepared, actor_id))
+        defer_launch(prepared)
         commit()
         return _ok(service.messages.background_launched, {"session_id": prepared.session_id})
 
     return _guarded(Action.SYNC_ALL, service.messages, {"actor_id": actor_id}, run, rollback)
-
-
-def _launcher(
-    service: AccountsSyncActionsService[Any],
-    prepared: AccountsSyncBackgroundPreparedSession,
-    actor_id: int | None,
-) -> Callable[[], None]:
-    def launch() -> None:
-        service.launch_background_full_sync(created_by=actor_id, prepared=prepared)
-
-    return launch
 
 
 def sync_one_instance(

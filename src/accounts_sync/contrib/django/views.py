@@ -20,7 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, path
 
-from ...service import AccountsSyncActionsService
+from ...service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 from ..http import (
     Action,
     Authorize,
@@ -61,7 +61,20 @@ def _json(response: ContractResponse) -> JsonResponse:
     )
 
 
-def _defer_until_commit(using: str, callback: _Hook) -> None:
+def _launch_on_commit(
+    using: str,
+    service: AccountsSyncActionsService[Any],
+    actor_id: int | None,
+    prepared: AccountsSyncBackgroundPreparedSession,
+) -> None:
+    # A named function, not a partial: Django's robust on_commit logs ``__qualname__``.
+    def launch_background_full_sync() -> None:
+        service.launch_background_full_sync(created_by=actor_id, prepared=prepared)
+
+    _defer_until_commit(using, launch_background_full_sync)
+
+
+def _defer_until_commit(using: str, callback: Callable[[], object]) -> None:
     if _ON_COMMIT_HAS_ROBUST:
         # robust: a launch that fails (already logged, session marked failed) must not break
         # the other on-commit callbacks of the host's request.
@@ -147,7 +160,7 @@ class AccountsSyncViews:
                 lambda commit, rollback: sync_all_instances(
                     service,
                     actor_id=actor_id,
-                    defer_until_commit=partial(_defer_until_commit, alias),
+                    defer_launch=partial(_launch_on_commit, alias, service, actor_id),
                     commit=commit,
                     rollback=rollback,
                 ),

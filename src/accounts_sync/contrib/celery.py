@@ -1,0 +1,211 @@
+"""Celery integration (SPEC §6.3): a launcher for the web side, a task for the worker side.
+
+Install with ``pip install "accounts-sync[celery]"``. The web process sends each full-sync job to
+the task named ``accounts_sync.full_sync`` with the session id as the Celery task id; the worker
+runs it through :func:`accounts_sync.jobs.run_full_sync_job`, exactly as the in-process launchers
+do. The session row, not the broker, is the source of truth: a duplicate delivery finds the
+session no longer ``pending`` and does nothing.
+
+The library never configures logging: set ``worker_hijack_root_logger=False`` in the Celery
+configuration so the worker keeps the host's root handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from ..full_sync import FullSyncSummary
+from ..jobs import BACKGROUND_ACTION, FullSyncJob, run_full_sync_job
+from ..observability import log_event
+from ..service import AccountsSyncActionsService
+
+__all__ = [
+    "DEFAULT_TASK_NAME",
+    "CeleryLauncher",
+    "full_sync_beat_entry",
+    "register_full_sync_task",
+    "run_full_sync_payload",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TASK_NAME = "accounts_sync.full_sync"
+
+ServiceFactory = Callable[[], AccountsSyncActionsService[Any]]
+
+T = TypeVar("T")
+
+
+class CeleryLauncher:
+    """A ``Launcher`` that sends ``job.as_dict()`` to the full-sync task; returns the task id.
+
+    ``app_or_task`` is either the registered task (its ``apply_async`` is used) or a Celery app
+    (``send_task`` by ``task_name``, so the web process need not import the worker's code).
+    ``options`` go to every send (``queue``, ``priority``, ``expires``, ``headers`` …). The
+    task id is always the session id. A broker that cannot be reached raises, and the service
+    then marks the session ``failed``.
+    """
+
+    def __init__(
+        self, app_or_task: Any, *, task_name: str = DEFAULT_TASK_NAME, **options: Any
+    ) -> None:
+        if "task_id" in options:
+            raise TypeError("CeleryLauncher always uses the session id as the task id")
+        if not hasattr(app_or_task, "apply_async") and not hasattr(app_or_task, "send_task"):
+            raise TypeError("CeleryLauncher needs a Celery app or a registered Celery task")
+        self.target = app_or_task
+        self.task_name = task_name
+        self.options = options
+
+    def launch(self, job: FullSyncJob, run: Callable[[FullSyncJob], None]) -> str:
+        # ``run`` is the local wrapper; the worker runs its own copy, so it is not sent.
+        payload = job.as_dict()
+        if hasattr(self.target, "apply_async"):
+            result = self.target.apply_async(
+                args=(payload,), task_id=job.session_id, **self.options
+            )
+        else:
+            result = self.target.send_task(
+                self.task_name, args=(payload,), task_id=job.session_id, **self.options
+            )
+        return str(result.id)
+
+
+class _PerProcess(Generic[T]):
+    """Builds a value on first use, once per process (a forked pool child builds its own)."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        # Only ever held while the factory runs inside a task, never across a fork: the
+        # prefork pool forks its children before any task, so a child never inherits it held.
+        self._lock = threading.Lock()
+        self._built: tuple[int, T] | None = None
+
+    def __call__(self) -> T:
+        pid = os.getpid()
+        built = self._built
+        if built is not None and built[0] == pid:
+            return built[1]
+        with self._lock:
+            built = self._built
+            if built is None or built[0] != pid:
+                built = (pid, self._factory())
+                self._built = built
+            return built[1]
+
+
+def run_full_sync_payload(
+    payload: Mapping[str, Any] | None, service: AccountsSyncActionsService[Any]
+) -> dict[str, Any] | None:
+    """Run one task message on the worker; nothing escapes. Returns the summary as a dict.
+
+    A payload with a ``session_id`` claims that prepared session through
+    :func:`~accounts_sync.jobs.run_full_sync_job` (a duplicate delivery returns
+    ``claimed=False``). ``None``, or a payload whose ``session_id`` is ``None``, is a scheduled
+    run: the task creates its own session (``scheduled_task`` unless ``manual_run`` is true)
+    under the single-flight guard.
+    """
+    data: Mapping[str, Any] = payload or {}
+    summaries: list[object] = []
+
+    def sync_task(
+        *, manual_run: bool = True, created_by: int | None = None, session_id: str | None = None
+    ) -> object:
+        summary = service.sync_task(
+            manual_run=manual_run, created_by=created_by, session_id=session_id
+        )
+        summaries.append(summary)
+        return summary
+
+    if data.get("session_id") is not None:
+        run_full_sync_job(
+            FullSyncJob.from_dict(data),
+            sync_task=sync_task,
+            sessions=service.sessions,
+            messages=service.messages,
+        )
+    else:
+        created_by = data.get("created_by")
+        actor = None if created_by is None else int(created_by)
+        try:
+            sync_task(manual_run=bool(data.get("manual_run", False)), created_by=actor)
+        except Exception as error:
+            # The task has already failed its own session; log once, like the wrapper does.
+            log_event(
+                logger,
+                logging.ERROR,
+                service.messages.background_failed,
+                action=BACKGROUND_ACTION,
+                context={"created_by": actor, "session_id": None},
+                error=error,
+            )
+    return _summary_dict(summaries[0]) if summaries else None
+
+
+def _summary_dict(summary: object) -> dict[str, Any] | None:
+    if not isinstance(summary, FullSyncSummary):
+        return None
+    return {
+        "session_id": summary.session_id,
+        "status": None if summary.status is None else summary.status.value,
+        "total_instances": summary.total_instances,
+        "successful_instances": summary.successful_instances,
+        "failed_instances": summary.failed_instances,
+        "cancelled_instances": summary.cancelled_instances,
+        "claimed": summary.claimed,
+    }
+
+
+def register_full_sync_task(
+    app: Any,
+    factory: ServiceFactory,
+    *,
+    name: str = DEFAULT_TASK_NAME,
+    acks_late: bool = True,
+    **task_options: Any,
+) -> Any:
+    """Register the full-sync task on ``app`` and return it.
+
+    ``factory()`` builds the worker's :class:`~accounts_sync.AccountsSyncActionsService` (its
+    ``sync_task``, ``sessions`` and ``messages`` are used) lazily, on the first task, once per
+    worker process. Build it on standalone stores: the worker never shares a web request's
+    session. ``acks_late=True`` acknowledges the message only when the task returns, so a
+    message whose worker died is redelivered; the claim step makes that redelivery harmless.
+    ``task_options`` go to ``app.task`` (``soft_time_limit``, ``rate_limit`` …; route it to a
+    queue with the ``task_routes`` setting). The task takes one
+    optional positional argument, the job payload, and returns the summary as a dict.
+    """
+    if not callable(factory):
+        raise TypeError("register_full_sync_task needs a factory returning the service")
+    service = _PerProcess(factory)
+
+    def full_sync(payload: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        return run_full_sync_payload(payload, service())
+
+    full_sync.__doc__ = "Run one accounts_sync full sync (a prepared session, or a scheduled run)."
+    # Not shared: a shared task would be copied into every Celery app created later, each copy
+    # closing over this app's factory.
+    options = {"shared": False, **task_options}
+    return app.task(name=name, acks_late=acks_late, **options)(full_sync)
+
+
+def full_sync_beat_entry(
+    schedule: Any, *, task_name: str = DEFAULT_TASK_NAME, **options: Any
+) -> dict[str, Any]:
+    """A ``beat_schedule`` entry for the scheduled full sync (``session_id=None``).
+
+    ``schedule`` is anything beat accepts (seconds, ``timedelta``, ``crontab(...)``); ``options``
+    become the entry's ``options`` (e.g. ``queue``, ``expires``).
+    """
+    entry: dict[str, Any] = {
+        "task": task_name,
+        "schedule": schedule,
+        "args": ({"session_id": None, "created_by": None, "manual_run": False},),
+    }
+    if options:
+        entry["options"] = options
+    return entry

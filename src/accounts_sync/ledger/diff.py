@@ -1,0 +1,340 @@
+"""The pure diff rule between ledger states and collected snapshots (SPEC §11.3).
+
+``plan_changes`` decides what happens to every account; ``diff_snapshots`` says exactly what
+changed in one; ``apply_changes`` replays changes, so ``apply_changes(a, plan_changes(a, b))``
+is ``b``. Nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from ..collectors.snapshot import (
+    AccountKind,
+    AccountSnapshot,
+    Membership,
+    Privilege,
+    sorted_memberships,
+    sorted_privileges,
+)
+
+__all__ = [
+    "AccountChange",
+    "AccountDiff",
+    "ChangeType",
+    "FieldChange",
+    "FieldValue",
+    "apply_changes",
+    "apply_diff",
+    "diff_snapshots",
+    "plan_changes",
+    "snapshot_fields",
+]
+
+FieldValue = str | int | bool | tuple[str, ...] | dt.datetime
+"""The value of one compared field: a top-level snapshot field or an engine attribute."""
+
+_ATTRIBUTE = "attributes."
+_TOP_LEVEL = ("username", "host", "kind", "is_superuser", "is_locked", "valid_until")
+
+
+class ChangeType(str, enum.Enum):
+    """What a sync did to one ledger account."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+    REACTIVATED = "reactivated"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def _json_value(value: FieldValue | None) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _field_value(field: str, value: Any) -> FieldValue | None:
+    if value is None:
+        return None
+    if field == "valid_until" and isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, (str, int, bool, tuple, dt.datetime)):
+        return value
+    raise TypeError(f"unsupported value for field {field!r}: {type(value).__name__}")
+
+
+def _same(left: object, right: object) -> bool:
+    # Typed: True and 1 are different values in the canonical JSON, so they differ here too.
+    return type(left) is type(right) and left == right
+
+
+@attrs.frozen
+class FieldChange:
+    """One field that changed; ``None`` stands for absent."""
+
+    field: str
+    before: FieldValue | None
+    after: FieldValue | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"before": _json_value(self.before), "after": _json_value(self.after)}
+
+
+def _privileges(value: Iterable[Privilege]) -> frozenset[Privilege]:
+    return frozenset(value)
+
+
+def _memberships(value: Iterable[Membership]) -> frozenset[Membership]:
+    return frozenset(value)
+
+
+def _field_changes(value: Iterable[FieldChange]) -> tuple[FieldChange, ...]:
+    return tuple(sorted(value, key=lambda change: change.field))
+
+
+@attrs.frozen(kw_only=True)
+class AccountDiff:
+    """What changed in one account: privileges and memberships granted or revoked, and fields.
+
+    A privilege whose grant option changed shows up as revoked (old form) and granted (new
+    form), which keeps the diff exactly invertible.
+    """
+
+    granted: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
+    revoked: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
+    memberships_granted: frozenset[Membership] = attrs.field(
+        factory=frozenset, converter=_memberships
+    )
+    memberships_revoked: frozenset[Membership] = attrs.field(
+        factory=frozenset, converter=_memberships
+    )
+    changed: tuple[FieldChange, ...] = attrs.field(default=(), converter=_field_changes)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.granted
+            or self.revoked
+            or self.memberships_granted
+            or self.memberships_revoked
+            or self.changed
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON data for the change log, every list sorted."""
+        return {
+            "granted": [p.to_json() for p in sorted_privileges(self.granted)],
+            "revoked": [p.to_json() for p in sorted_privileges(self.revoked)],
+            "memberships_granted": [
+                m.to_json() for m in sorted_memberships(self.memberships_granted)
+            ],
+            "memberships_revoked": [
+                m.to_json() for m in sorted_memberships(self.memberships_revoked)
+            ],
+            "changed": {change.field: change.to_json() for change in self.changed},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AccountDiff:
+        return cls(
+            granted=(Privilege.from_json(p) for p in data.get("granted", ())),
+            revoked=(Privilege.from_json(p) for p in data.get("revoked", ())),
+            memberships_granted=(
+                Membership.from_json(m) for m in data.get("memberships_granted", ())
+            ),
+            memberships_revoked=(
+                Membership.from_json(m) for m in data.get("memberships_revoked", ())
+            ),
+            changed=(
+                FieldChange(
+                    name,
+                    _field_value(name, values.get("before")),
+                    _field_value(name, values.get("after")),
+                )
+                for name, values in (data.get("changed") or {}).items()
+            ),
+        )
+
+
+def snapshot_fields(snapshot: AccountSnapshot | None) -> dict[str, FieldValue]:
+    """The compared fields of a snapshot (absent ones left out); engine attributes are
+    ``attributes.<name>``."""
+    if snapshot is None:
+        return {}
+    fields: dict[str, FieldValue] = {
+        "username": snapshot.username,
+        "kind": snapshot.kind.value,
+        "is_superuser": snapshot.is_superuser,
+        "is_locked": snapshot.is_locked,
+    }
+    if snapshot.host is not None:
+        fields["host"] = snapshot.host
+    if snapshot.valid_until is not None:
+        fields["valid_until"] = snapshot.valid_until
+    for name, value in snapshot.attributes.items():
+        fields[_ATTRIBUTE + name] = value
+    return fields
+
+
+def diff_snapshots(before: AccountSnapshot | None, after: AccountSnapshot | None) -> AccountDiff:
+    """Exactly what turns ``before`` into ``after`` (``None``: the account does not exist)."""
+    old, new = snapshot_fields(before), snapshot_fields(after)
+    changed = [
+        FieldChange(name, old.get(name), new.get(name))
+        for name in old.keys() | new.keys()
+        if not _same(old.get(name), new.get(name))
+    ]
+    old_privileges = before.privileges if before else frozenset()
+    new_privileges = after.privileges if after else frozenset()
+    old_memberships = before.memberships if before else frozenset()
+    new_memberships = after.memberships if after else frozenset()
+    return AccountDiff(
+        granted=new_privileges - old_privileges,
+        revoked=old_privileges - new_privileges,
+        memberships_granted=new_memberships - old_memberships,
+        memberships_revoked=old_memberships - new_memberships,
+        changed=changed,
+    )
+
+
+def apply_diff(
+    before: AccountSnapshot | None, diff: AccountDiff, key: str
+) -> AccountSnapshot | None:
+    """Replay ``diff`` on ``before``; ``None`` when the result has no fields (removed)."""
+    fields: dict[str, Any] = snapshot_fields(before)
+    for change in diff.changed:
+        if change.after is None:
+            fields.pop(change.field, None)
+        else:
+            fields[change.field] = change.after
+    if not fields:
+        return None
+    privileges = ((before.privileges if before else frozenset()) - diff.revoked) | diff.granted
+    memberships = (
+        (before.memberships if before else frozenset()) - diff.memberships_revoked
+    ) | diff.memberships_granted
+    attributes = {
+        name[len(_ATTRIBUTE) :]: value
+        for name, value in fields.items()
+        if name.startswith(_ATTRIBUTE)
+    }
+    return AccountSnapshot(
+        key=key,
+        username=fields["username"],
+        host=fields.get("host"),
+        kind=AccountKind(fields["kind"]),
+        is_superuser=fields["is_superuser"],
+        is_locked=fields["is_locked"],
+        valid_until=fields.get("valid_until"),
+        attributes=attributes,
+        memberships=memberships,
+        privileges=privileges,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class AccountChange:
+    """What a sync does to one account, with the states on both sides and the exact diff."""
+
+    change_type: ChangeType = attrs.field(converter=ChangeType)
+    key: str
+    before: AccountSnapshot | None
+    after: AccountSnapshot | None
+    diff: AccountDiff
+
+    @property
+    def kind(self) -> AccountKind:
+        snapshot = self.after or self.before
+        return snapshot.kind if snapshot is not None else AccountKind.USER
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "change_type": self.change_type.value,
+            "key": self.key,
+            "kind": self.kind.value,
+            "diff": self.diff.to_json(),
+        }
+
+
+def plan_changes(
+    active: Mapping[str, AccountSnapshot],
+    collected: Mapping[str, AccountSnapshot],
+    inactive: Mapping[str, AccountSnapshot] | None = None,
+) -> tuple[AccountChange, ...]:
+    """The changes that turn the ledger's ``active`` accounts into ``collected``.
+
+    A key only collected is ``added``, or ``reactivated`` when the ledger still holds it as
+    ``inactive`` (diffed against its last snapshot); a key in both whose snapshot differs is
+    ``modified``; an active key not collected is ``removed``. Unchanged accounts give nothing.
+    Sorted by key.
+    """
+    inactive = inactive or {}
+    changes: list[AccountChange] = []
+    for key, after in collected.items():
+        before = active.get(key)
+        if before is not None:
+            if before != after:
+                changes.append(
+                    AccountChange(
+                        change_type=ChangeType.MODIFIED,
+                        key=key,
+                        before=before,
+                        after=after,
+                        diff=diff_snapshots(before, after),
+                    )
+                )
+            continue
+        previous = inactive.get(key)
+        change_type = ChangeType.ADDED if previous is None else ChangeType.REACTIVATED
+        changes.append(
+            AccountChange(
+                change_type=change_type,
+                key=key,
+                before=previous,
+                after=after,
+                diff=diff_snapshots(previous, after),
+            )
+        )
+    for key, before in active.items():
+        if key not in collected:
+            changes.append(
+                AccountChange(
+                    change_type=ChangeType.REMOVED,
+                    key=key,
+                    before=before,
+                    after=None,
+                    diff=diff_snapshots(before, None),
+                )
+            )
+    changes.sort(key=lambda change: change.key)
+    return tuple(changes)
+
+
+def apply_changes(
+    active: Mapping[str, AccountSnapshot],
+    changes: Iterable[AccountChange],
+    inactive: Mapping[str, AccountSnapshot] | None = None,
+) -> dict[str, AccountSnapshot]:
+    """Replay ``changes`` (their diffs only) on ``active``: the active accounts afterwards."""
+    inactive = inactive or {}
+    result = dict(active)
+    for change in changes:
+        base = active.get(change.key) if change.key in active else inactive.get(change.key)
+        after = apply_diff(base, change.diff, change.key)
+        if change.change_type is ChangeType.REMOVED or after is None:
+            result.pop(change.key, None)
+        else:
+            result[change.key] = after
+    return result

@@ -1,0 +1,116 @@
+"""The ledger's tables, in a ``MetaData`` the host can hand to Alembic (SPEC §11.3).
+
+Build them with a table-name prefix of your choice::
+
+    tables = build_ledger_tables(Base.metadata, prefix="myapp_")
+    # Alembic: target_metadata = Base.metadata
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+__all__ = ["DEFAULT_PREFIX", "LedgerTables", "UTCDateTime", "build_ledger_tables"]
+
+DEFAULT_PREFIX = "accounts_sync_"
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (stored naive UTC where the column has no zone)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)  # type: ignore[no-any-return]
+        return value.astimezone(dt.timezone.utc)  # type: ignore[no-any-return]
+
+
+def _json() -> sa.types.TypeEngine[Any]:
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+@attrs.frozen
+class LedgerTables:
+    """The two ledger tables: ``accounts`` (one row per instance and key) and ``changes``
+    (append-only)."""
+
+    metadata: sa.MetaData
+    accounts: sa.Table
+    changes: sa.Table
+
+    def create_all(self, bind: sa.Engine | sa.Connection) -> None:
+        """Create the tables if missing (scripts and tests; use Alembic in applications)."""
+        self.metadata.create_all(bind, tables=[self.accounts, self.changes])
+
+    def drop_all(self, bind: sa.Engine | sa.Connection) -> None:
+        self.metadata.drop_all(bind, tables=[self.accounts, self.changes])
+
+
+def build_ledger_tables(
+    metadata: sa.MetaData | None = None, *, prefix: str = DEFAULT_PREFIX
+) -> LedgerTables:
+    """Define ``{prefix}ledger_accounts`` and ``{prefix}ledger_changes`` in ``metadata``.
+
+    ``accounts`` holds the last snapshot of every account ever seen on an instance (canonical
+    JSON data and its SHA-256 digest), active or not, unique per ``(instance_id,
+    account_key)``. ``changes`` is the append-only change log: one row per added, modified,
+    removed or reactivated account, with its structured diff.
+    """
+    metadata = metadata if metadata is not None else sa.MetaData()
+    accounts_name, changes_name = f"{prefix}ledger_accounts", f"{prefix}ledger_changes"
+    accounts = sa.Table(
+        accounts_name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("instance_id", sa.Integer, nullable=False),
+        # MySQL keys are ``user@host``: up to 128 + 1 + 255 characters.
+        sa.Column("account_key", sa.String(512), nullable=False),
+        sa.Column("username", sa.String(255), nullable=False),
+        sa.Column("host", sa.String(255), nullable=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("is_superuser", sa.Boolean, nullable=False, default=False),
+        sa.Column("is_locked", sa.Boolean, nullable=False, default=False),
+        sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+        sa.Column("first_seen_at", UTCDateTime, nullable=False),
+        sa.Column("last_seen_at", UTCDateTime, nullable=False),
+        sa.Column("deactivated_at", UTCDateTime, nullable=True),
+        sa.Column("snapshot", _json(), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.UniqueConstraint("instance_id", "account_key", name=f"uq_{accounts_name}_key"),
+        sa.Index(f"ix_{accounts_name}_active", "instance_id", "is_active"),
+    )
+    changes = sa.Table(
+        changes_name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("instance_id", sa.Integer, nullable=False),
+        sa.Column("account_key", sa.String(512), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("change_type", sa.String(16), nullable=False),
+        sa.Column("diff", _json(), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=True),
+        sa.Column("session_id", sa.String(64), nullable=True),
+        sa.Column("sync_type", sa.String(32), nullable=True),
+        sa.Column("created_by", sa.Integer, nullable=True),
+        sa.Column("changed_at", UTCDateTime, nullable=False),
+        sa.Index(f"ix_{changes_name}_instance", "instance_id", "changed_at"),
+        sa.Index(f"ix_{changes_name}_session", "session_id"),
+    )
+    return LedgerTables(metadata, accounts, changes)

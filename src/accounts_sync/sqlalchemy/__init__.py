@@ -1,0 +1,47 @@
+"""SQLAlchemy persistence: the library's tables, repositories on any SQLAlchemy database, and a
+launch-after-commit helper (SPEC §5.2).
+
+Standalone repositories (on an Engine or sessionmaker) commit every operation; ``.bound(session)``
+repositories write in the host's Session and let the host commit. See ``docs/persistence.md``.
+"""
+
+from __future__ import annotations
+
+from .after_commit import PendingLaunch, launch_after_commit
+from .engine import DEFAULT_DEMO_URL, configure_sqlite, create_all, create_engine_for, sqlite_url
+from .instances import InstanceColumns, InstanceRow, SqlAlchemyInstanceRepository
+from .scopes import Bind, BoundSession, Scope
+from .sessions import SqlAlchemySyncSessionRepository
+from .tables import (
+    DEFAULT_PREFIX,
+    SyncTables,
+    build_instances_table,
+    build_tables,
+    instances_table,
+    sync_tables,
+)
+from .types import UtcDateTime
+
+__all__ = [
+    "DEFAULT_DEMO_URL",
+    "DEFAULT_PREFIX",
+    "Bind",
+    "BoundSession",
+    "InstanceColumns",
+    "InstanceRow",
+    "PendingLaunch",
+    "Scope",
+    "SqlAlchemyInstanceRepository",
+    "SqlAlchemySyncSessionRepository",
+    "SyncTables",
+    "UtcDateTime",
+    "build_instances_table",
+    "build_tables",
+    "configure_sqlite",
+    "create_all",
+    "create_engine_for",
+    "instances_table",
+    "launch_after_commit",
+    "sqlite_url",
+    "sync_tables",
+]

@@ -1,0 +1,517 @@
+"""The SQL ``SyncSessionRepository``: the in-memory store's semantics, enforced by the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from accounts_sync.clock import utc_now
+from accounts_sync.enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from accounts_sync.errors import ConflictError
+from accounts_sync.messages import Messages
+from accounts_sync.ports import Clock
+from accounts_sync.sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
+
+from .scopes import Bind, BoundSession, Scope, as_scope, bound_scope
+from .tables import SyncTables, sync_tables
+
+__all__ = ["SqlAlchemySyncSessionRepository"]
+
+_DEFAULT_MESSAGES = Messages()
+_ACTIVE = (SessionStatus.PENDING.value, SessionStatus.RUNNING.value)
+_OPEN_RECORDS = (RecordStatus.PENDING.value, RecordStatus.RUNNING.value)
+# Rows per INSERT batch and ids per IN list: bounded memory, and under every backend's limits.
+_INSERT_BATCH = 5_000
+_IN_BATCH = 500
+# A lost single-flight race names its holder; if the holder finished meanwhile, insert again.
+_CONFLICT_ATTEMPTS = 3
+
+
+@attrs.frozen
+class _Statements:
+    """The statements the full-sync loop runs per batch, built once: constructing a statement
+    costs more than executing it on SQLite. Parameters are named ``p_*``."""
+
+    lock: sa.Select[Any]
+    start: sa.Update
+    close: sa.Update
+    count: sa.Update
+    heartbeat: sa.Update
+
+    @classmethod
+    def build(cls, tables: SyncTables) -> _Statements:
+        sessions, records = tables.sessions, tables.records
+        in_session = records.c.session_id == sa.bindparam("p_session_id")
+        return cls(
+            lock=sa.select(sessions.c.status, sessions.c.cancel_requested)
+            .where(sessions.c.session_id == sa.bindparam("p_session_id"))
+            .with_for_update(),
+            start=sa.update(records)
+            .where(
+                in_session,
+                records.c.instance_id.in_(sa.bindparam("p_instance_ids", expanding=True)),
+                records.c.status == RecordStatus.PENDING.value,
+            )
+            .values(status=RecordStatus.RUNNING.value, started_at=sa.bindparam("p_now")),
+            close=sa.update(records)
+            .where(
+                in_session,
+                records.c.instance_id == sa.bindparam("p_instance_id"),
+                records.c.status == RecordStatus.RUNNING.value,
+            )
+            .values(
+                status=sa.bindparam("p_status"),
+                items_synced=sa.bindparam("p_items_synced"),
+                items_created=sa.bindparam("p_items_created"),
+                items_updated=sa.bindparam("p_items_updated"),
+                items_deleted=sa.bindparam("p_items_deleted"),
+                error_message=sa.bindparam("p_error_message"),
+                details=sa.bindparam("p_details"),
+                completed_at=sa.bindparam("p_now"),
+            ),
+            count=sa.update(sessions)
+            .where(
+                sessions.c.session_id == sa.bindparam("p_session_id"),
+                sessions.c.status == SessionStatus.RUNNING.value,
+            )
+            .values(
+                successful_instances=sessions.c.successful_instances
+                + sa.bindparam("p_succeeded", type_=sa.Integer),
+                failed_instances=sessions.c.failed_instances
+                + sa.bindparam("p_failed", type_=sa.Integer),
+                heartbeat_at=sa.bindparam("p_now"),
+            ),
+            heartbeat=sa.update(sessions)
+            .where(
+                sessions.c.session_id == sa.bindparam("p_session_id"),
+                sessions.c.status == SessionStatus.RUNNING.value,
+            )
+            .values(heartbeat_at=sa.bindparam("p_now")),
+        )
+
+
+class SqlAlchemySyncSessionRepository:
+    """Sessions and records in SQL tables, with exactly the in-memory store's semantics.
+
+    Standalone (``SqlAlchemySyncSessionRepository(engine_or_sessionmaker)``), every method is
+    one short transaction, committed before it returns: this is what background work uses.
+    Bound (``SqlAlchemySyncSessionRepository.bound(session)``), methods run in the host's
+    current ORM ``Session``, each write inside a SAVEPOINT, and the host commits: this is how
+    ``prepare_background_full_sync`` runs inside a request.
+
+    Every state change is a compare-and-set ``UPDATE`` on the current status. Transactions
+    lock the session row before its records, so concurrent writers never deadlock.
+
+    On SQLite, create the engine with ``create_engine_for`` (or ``configure_sqlite``): the
+    write transactions rely on its ``BEGIN IMMEDIATE`` support.
+    """
+
+    def __init__(
+        self, bind: Bind | Scope, *, tables: SyncTables = sync_tables, clock: Clock | None = None
+    ) -> None:
+        self.tables = tables
+        self.clock: Clock = clock or utc_now
+        self._scope = as_scope(bind, tables.sessions)
+        self._statements = _Statements.build(tables)
+
+    @classmethod
+    def bound(
+        cls, session: BoundSession, *, tables: SyncTables = sync_tables, clock: Clock | None = None
+    ) -> SqlAlchemySyncSessionRepository:
+        """A repository that writes in ``session``'s transaction (SAVEPOINT + flush); the host
+        commits. A ``scoped_session`` is resolved on every call."""
+        return cls(bound_scope(session, tables.sessions), tables=tables, clock=clock)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_session(self, session_id: str) -> SyncSessionInfo | None:
+        sessions = self.tables.sessions
+        with self._scope.read() as conn:
+            row = conn.execute(
+                sa.select(sessions).where(sessions.c.session_id == session_id)
+            ).one_or_none()
+        return None if row is None else _session_info(row._mapping)
+
+    def get_active_session(self, sync_category: SyncCategory | str) -> SyncSessionInfo | None:
+        sessions = self.tables.sessions
+        lock_key = SyncCategory(sync_category).value
+        with self._scope.read() as conn:
+            row = conn.execute(
+                sa.select(sessions).where(sessions.c.lock_key == lock_key)
+            ).one_or_none()
+        return None if row is None else _session_info(row._mapping)
+
+    def list_sessions(
+        self, *, limit: int = 50, sync_category: SyncCategory | str | None = None
+    ) -> list[SyncSessionInfo]:
+        sessions = self.tables.sessions
+        query = sa.select(sessions).order_by(sessions.c.id.desc()).limit(limit)
+        if sync_category is not None:
+            query = query.where(sessions.c.sync_category == SyncCategory(sync_category).value)
+        with self._scope.read() as conn:
+            return [_session_info(row._mapping) for row in conn.execute(query)]
+
+    def list_records(self, session_id: str) -> list[SyncRecordInfo]:
+        records = self.tables.records
+        query = (
+            sa.select(records)
+            .where(records.c.session_id == session_id)
+            .order_by(records.c.record_id)
+        )
+        with self._scope.read() as conn:
+            return [_record_info(row._mapping) for row in conn.execute(query)]
+
+    # -- session lifecycle -------------------------------------------------------------------
+
+    def create_session(
+        self,
+        *,
+        sync_type: SyncType | str,
+        sync_category: SyncCategory | str,
+        created_by: int | None,
+        exclusive: bool = True,
+    ) -> SyncSessionInfo:
+        kind, category = SyncType(sync_type), SyncCategory(sync_category)
+        lock_key = category.value if exclusive else None
+        for _ in range(_CONFLICT_ATTEMPTS):
+            info = SyncSessionInfo(
+                session_id=str(uuid.uuid4()),
+                sync_type=kind,
+                sync_category=category,
+                status=SessionStatus.PENDING,
+                created_by=created_by,
+                created_at=self.clock(),
+            )
+            try:
+                with self._scope.write() as conn:
+                    conn.execute(
+                        sa.insert(self.tables.sessions),
+                        {
+                            "session_id": info.session_id,
+                            "sync_type": kind.value,
+                            "sync_category": category.value,
+                            "status": info.status.value,
+                            "created_by": created_by,
+                            "created_at": info.created_at,
+                            "lock_key": lock_key,
+                        },
+                    )
+            except sa.exc.IntegrityError:
+                if lock_key is None:
+                    raise
+                holder = self._lock_holder(lock_key)
+                if holder is not None:
+                    raise ConflictError(
+                        _DEFAULT_MESSAGES.full_sync_already_running,
+                        extra={"session_id": holder},
+                    ) from None
+                continue
+            return info
+        raise ConflictError(_DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": None})
+
+    def claim_session(self, session_id: str) -> bool:
+        sessions = self.tables.sessions
+        now = self.clock()
+        with self._scope.write() as conn:
+            result = conn.execute(
+                sa.update(sessions)
+                .where(
+                    sessions.c.session_id == session_id,
+                    sessions.c.status == SessionStatus.PENDING.value,
+                )
+                .values(status=SessionStatus.RUNNING.value, started_at=now, heartbeat_at=now)
+            )
+        return result.rowcount == 1
+
+    def heartbeat(self, session_id: str) -> None:
+        now = self.clock()
+        with self._scope.write() as conn:
+            conn.execute(self._statements.heartbeat, {"p_session_id": session_id, "p_now": now})
+
+    def request_cancel(self, session_id: str) -> bool:
+        sessions = self.tables.sessions
+        with self._scope.write() as conn:
+            flagged = conn.execute(
+                sa.update(sessions)
+                .where(sessions.c.session_id == session_id, sessions.c.status.in_(_ACTIVE))
+                .values(cancel_requested=True)
+            )
+            if flagged.rowcount != 1:
+                return False
+            # A pending session has no task to notice the flag: cancel it now.
+            self._finish(
+                conn,
+                session_id,
+                SessionStatus.CANCELLED,
+                None,
+                sessions.c.status == SessionStatus.PENDING.value,
+            )
+        return True
+
+    def finish_session(
+        self, session_id: str, *, status: SessionStatus, error_message: str | None = None
+    ) -> bool:
+        status = SessionStatus(status)
+        if not status.is_terminal:
+            raise ValueError(f"finish_session needs a terminal status, not {status}")
+        with self._scope.write() as conn:
+            return self._finish(
+                conn,
+                session_id,
+                status,
+                error_message,
+                self.tables.sessions.c.status.in_(_ACTIVE),
+            )
+
+    def reap_stale(
+        self,
+        *,
+        stale_after: dt.timedelta,
+        message: str = _DEFAULT_MESSAGES.session_interrupted,
+    ) -> list[str]:
+        sessions = self.tables.sessions
+        cutoff = self.clock() - stale_after
+        stale = sa.and_(
+            sessions.c.status.in_(_ACTIVE),
+            sa.func.coalesce(sessions.c.heartbeat_at, sessions.c.created_at) < cutoff,
+        )
+        with self._scope.read() as conn:
+            candidates = list(
+                conn.execute(
+                    sa.select(sessions.c.session_id).where(stale).order_by(sessions.c.id)
+                ).scalars()
+            )
+        if not candidates:
+            return []
+        with self._scope.write() as conn:
+            # The condition is checked again as part of each compare-and-set: a session that
+            # heartbeated since the read above is left alone.
+            return [
+                session_id
+                for session_id in candidates
+                if self._finish(conn, session_id, SessionStatus.FAILED, message, stale)
+            ]
+
+    # -- records -----------------------------------------------------------------------------
+
+    def add_records(self, session_id: str, instances: Sequence[tuple[int, str]]) -> None:
+        records = self.tables.records
+        # As in memory: one record per instance id, the last name given wins.
+        names = dict(instances)
+        with self._scope.write() as conn:
+            locked = self._lock_session(conn, session_id)
+            if locked is None:
+                raise KeyError(session_id)
+            if SessionStatus(locked[0]).is_terminal:
+                return  # a terminal session never changes (e.g. reaped before its task got here)
+            items = list(names.items())
+            for start in range(0, len(items), _INSERT_BATCH):
+                conn.execute(
+                    sa.insert(records),
+                    [
+                        {
+                            "session_id": session_id,
+                            "instance_id": instance_id,
+                            "instance_name": name,
+                            "status": RecordStatus.PENDING.value,
+                        }
+                        for instance_id, name in items[start : start + _INSERT_BATCH]
+                    ],
+                )
+            sessions = self.tables.sessions
+            conn.execute(
+                sa.update(sessions)
+                .where(sessions.c.session_id == session_id)
+                .values(total_instances=sessions.c.total_instances + len(items))
+            )
+
+    def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
+        with self._scope.write() as conn:
+            if self._lock_session(conn, session_id) != (SessionStatus.RUNNING.value, False):
+                return False
+            now = self.clock()
+            ids = list(instance_ids)
+            for start in range(0, len(ids), _IN_BATCH):
+                conn.execute(
+                    self._statements.start,
+                    {
+                        "p_session_id": session_id,
+                        "p_instance_ids": ids[start : start + _IN_BATCH],
+                        "p_now": now,
+                    },
+                )
+        return True
+
+    def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
+        # As in memory, the first outcome of an instance wins; later ones find it closed.
+        first: dict[int, RecordOutcome] = {}
+        for outcome in outcomes:
+            first.setdefault(outcome.instance_id, outcome)
+        completed = [o for o in first.values() if o.status is RecordStatus.COMPLETED]
+        failed = [o for o in first.values() if o.status is not RecordStatus.COMPLETED]
+        now = self.clock()
+        counted = {"p_session_id": session_id, "p_now": now}
+        with self._scope.write() as conn:
+            # Count every outcome up front: this locks the session row before its records (the
+            # order every writer follows) and stamps the heartbeat in the same statement. Only
+            # a running session has running records, so if it is not running there is nothing
+            # to close.
+            bumped = conn.execute(
+                self._statements.count,
+                {**counted, "p_succeeded": len(completed), "p_failed": len(failed)},
+            )
+            if bumped.rowcount != 1:
+                return
+            succeeded = self._close_running(conn, session_id, completed, now)
+            failures = self._close_running(conn, session_id, failed, now)
+            if (succeeded, failures) != (len(completed), len(failed)):
+                # Some records were not running (e.g. an unknown instance id): uncount them.
+                conn.execute(
+                    self._statements.count,
+                    {
+                        **counted,
+                        "p_succeeded": succeeded - len(completed),
+                        "p_failed": failures - len(failed),
+                    },
+                )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _lock_holder(self, lock_key: str) -> str | None:
+        sessions = self.tables.sessions
+        # A locking read sees the latest committed row even inside a REPEATABLE READ snapshot
+        # taken before the holder committed (MySQL, or a host transaction).
+        with self._scope.read() as conn:
+            holder: str | None = conn.execute(
+                sa.select(sessions.c.session_id)
+                .where(sessions.c.lock_key == lock_key)
+                .with_for_update(read=True)
+            ).scalar_one_or_none()
+        return holder
+
+    def _lock_session(self, conn: Connection, session_id: str) -> tuple[str, bool] | None:
+        """Lock the session row for this transaction; its ``(status, cancel_requested)``."""
+        row = conn.execute(self._statements.lock, {"p_session_id": session_id}).one_or_none()
+        return None if row is None else (row.status, bool(row.cancel_requested))
+
+    def _close_running(
+        self,
+        conn: Connection,
+        session_id: str,
+        outcomes: Sequence[RecordOutcome],
+        now: dt.datetime,
+    ) -> int:
+        """Write each outcome onto its record if that record is still running; return how many
+        records it closed."""
+        if not outcomes:
+            return 0
+        parameters = [
+            {
+                "p_session_id": session_id,
+                "p_instance_id": o.instance_id,
+                "p_status": o.status.value,
+                "p_items_synced": o.items_synced,
+                "p_items_created": o.items_created,
+                "p_items_updated": o.items_updated,
+                "p_items_deleted": o.items_deleted,
+                "p_error_message": o.error_message,
+                "p_details": o.details,
+                "p_now": now,
+            }
+            for o in outcomes
+        ]
+        close = self._statements.close
+        if conn.dialect.supports_sane_multi_rowcount:
+            return int(conn.execute(close, parameters).rowcount)
+        # A driver that cannot count an executemany: one statement per record.
+        return sum(int(conn.execute(close, p).rowcount) for p in parameters)
+
+    def _finish(
+        self,
+        conn: Connection,
+        session_id: str,
+        status: SessionStatus,
+        error_message: str | None,
+        condition: sa.ColumnElement[bool],
+    ) -> bool:
+        """Close the session if ``condition`` holds, then its open records; False if it did not."""
+        sessions, records = self.tables.sessions, self.tables.records
+        now = self.clock()
+        closed = conn.execute(
+            sa.update(sessions)
+            .where(sessions.c.session_id == session_id, condition)
+            .values(
+                status=status.value, completed_at=now, error_message=error_message, lock_key=None
+            )
+        )
+        if closed.rowcount != 1:
+            return False
+        cancelled = 0
+        if status is SessionStatus.CANCELLED:
+            cancelled = conn.execute(
+                sa.update(records)
+                .where(
+                    records.c.session_id == session_id,
+                    records.c.status == RecordStatus.PENDING.value,
+                )
+                .values(status=RecordStatus.CANCELLED.value, completed_at=now)
+            ).rowcount
+        failed = conn.execute(
+            sa.update(records)
+            .where(records.c.session_id == session_id, records.c.status.in_(_OPEN_RECORDS))
+            .values(status=RecordStatus.FAILED.value, error_message=error_message, completed_at=now)
+        ).rowcount
+        if cancelled or failed:
+            conn.execute(
+                sa.update(sessions)
+                .where(sessions.c.session_id == session_id)
+                .values(
+                    cancelled_instances=sessions.c.cancelled_instances + cancelled,
+                    failed_instances=sessions.c.failed_instances + failed,
+                )
+            )
+        return True
+
+
+def _session_info(row: RowMapping) -> SyncSessionInfo:
+    return SyncSessionInfo(
+        session_id=row["session_id"],
+        sync_type=SyncType(row["sync_type"]),
+        sync_category=SyncCategory(row["sync_category"]),
+        status=SessionStatus(row["status"]),
+        total_instances=row["total_instances"],
+        successful_instances=row["successful_instances"],
+        failed_instances=row["failed_instances"],
+        cancelled_instances=row["cancelled_instances"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        heartbeat_at=row["heartbeat_at"],
+        error_message=row["error_message"],
+        cancel_requested=bool(row["cancel_requested"]),
+    )
+
+
+def _record_info(row: RowMapping) -> SyncRecordInfo:
+    return SyncRecordInfo(
+        record_id=row["record_id"],
+        session_id=row["session_id"],
+        instance_id=row["instance_id"],
+        instance_name=row["instance_name"],
+        status=RecordStatus(row["status"]),
+        items_synced=row["items_synced"],
+        items_created=row["items_created"],
+        items_updated=row["items_updated"],
+        items_deleted=row["items_deleted"],
+        error_message=row["error_message"],
+        details=row["details"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+    )

@@ -1,0 +1,149 @@
+"""Tagged, cluster-wide accounts on the real servers, dropped at teardown.
+
+Roles and users are server-wide on PostgreSQL and MariaDB, and other test sessions share the
+servers: every name starts with a random tag, and collections are restricted to that tag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+
+def new_tag() -> str:
+    return f"as{uuid.uuid4().hex[:8]}"
+
+
+def pg_ident(name: str) -> str:
+    """Quote a PostgreSQL identifier (tests build DDL; the library only binds data)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def my_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def my_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class PgAdmin:
+    """A superuser connection (autocommit) to the test database, and role clean-up."""
+
+    def __init__(self, url: str, tag: str) -> None:
+        self.url = url
+        self.tag = tag
+        self.database = sa.make_url(url).database or ""
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        self.extra_databases: list[str] = []
+
+    def run(self, *statements: str) -> None:
+        with self.engine.connect() as conn:
+            for statement in statements:
+                # The drivers read ``%`` as a placeholder even without parameters.
+                conn.exec_driver_sql(statement.replace("%", "%%"))
+
+    def role(self, suffix: str) -> str:
+        return f"{self.tag}{suffix}"
+
+    def create_database(self, name: str) -> str:
+        self.run(f"CREATE DATABASE {pg_ident(name)}")
+        self.extra_databases.append(name)
+        return sa.make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    def tagged_roles(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.text("SELECT rolname FROM pg_roles WHERE strpos(rolname, :tag) > 0"),
+                    {"tag": self.tag},
+                ).scalars()
+            )
+
+    def cleanup(self) -> None:
+        for name in self.extra_databases:
+            self.run(f"DROP DATABASE IF EXISTS {pg_ident(name)} WITH (FORCE)")
+        roles = self.tagged_roles()
+        if roles:
+            names = ", ".join(pg_ident(role) for role in roles)
+            # Revokes their grants here and on shared objects, so the roles can go.
+            self.run(f"DROP OWNED BY {names}", f"DROP ROLE {names}")
+        self.engine.dispose()
+
+
+class MyAdmin:
+    """A root connection (autocommit) to the test database, and user clean-up."""
+
+    def __init__(self, url: str, tag: str) -> None:
+        self.url = url
+        self.tag = tag
+        self.database = sa.make_url(url).database or ""
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+    def run(self, *statements: str) -> None:
+        with self.engine.connect() as conn:
+            for statement in statements:
+                # The drivers read ``%`` as a placeholder even without parameters.
+                conn.exec_driver_sql(statement.replace("%", "%%"))
+
+    def account(self, user: str, host: str = "%") -> str:
+        return f"{my_string(user)}@{my_string(host)}"
+
+    def tagged_accounts(self) -> list[tuple[str, str, bool]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT User, Host, COALESCE(JSON_VALUE(Priv, '$.is_role'), 0) "
+                    "FROM mysql.global_priv WHERE LOCATE(:tag, User) = 1"
+                ),
+                {"tag": self.tag},
+            ).all()
+        return [(str(user), str(host), str(role) in ("1", "true")) for user, host, role in rows]
+
+    def cleanup(self) -> None:
+        accounts = self.tagged_accounts()
+        users = [self.account(u, h) for u, h, role in accounts if not role]
+        roles = [my_string(u) for u, _h, role in accounts if role]
+        statements = []
+        if users:
+            statements.append("DROP USER " + ", ".join(users))
+        statements += [f"DROP ROLE {role}" for role in roles]
+        self.run(*statements)
+        self.engine.dispose()
+
+
+@pytest.fixture
+def pg_admin(postgres_url: str) -> Iterator[PgAdmin]:
+    admin = PgAdmin(postgres_url, new_tag())
+    try:
+        yield admin
+    finally:
+        admin.cleanup()
+
+
+@pytest.fixture
+def my_admin(mysql_url: str) -> Iterator[MyAdmin]:
+    admin = MyAdmin(mysql_url, new_tag())
+    try:
+        yield admin
+    finally:
+        admin.cleanup()
+
+
+@contextlib.contextmanager
+def count_statements(engine: sa.Engine) -> Iterator[list[str]]:
+    """Collect every statement the engine sends inside the block (``before_cursor_execute``)."""
+    seen: list[str] = []
+
+    def listener(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)

@@ -1,0 +1,75 @@
+"""Smoke test of ``examples/flask_app``: trigger a full sync and watch it complete."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import sqlalchemy as sa
+
+pytestmark = pytest.mark.timeout(60)
+
+APP_PATH = Path(__file__).resolve().parents[2] / "examples" / "flask_app" / "app.py"
+TOKEN = {"Authorization": "Bearer smoke-token"}
+
+
+def _load_example() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("accounts_sync_flask_example", APP_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_app_full_sync_completes(tmp_path: Path) -> None:
+    example = _load_example()
+    app = example.create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite3'}",
+            "ACCOUNTS_SYNC_TOKEN": "smoke-token",
+            "SYNC_LATENCY": 0.01,
+        }
+    )
+    client = app.test_client()
+    assert client.post("/api/v1/instances/actions/sync-accounts").status_code == 401
+
+    response = client.post("/api/v1/instances/actions/sync-accounts", headers=TOKEN)
+    assert response.status_code == 200, response.get_json()
+    session_id = response.get_json()["data"]["session_id"]
+
+    deadline = time.monotonic() + 30
+    while True:
+        detail = client.get(f"/api/v1/sync-sessions/{session_id}", headers=TOKEN)
+        assert detail.status_code == 200
+        session = detail.get_json()["data"]["session"]
+        if session["status"] not in ("pending", "running"):
+            break
+        assert time.monotonic() < deadline, session
+        time.sleep(0.05)
+    assert session["status"] == "completed"
+    assert session["total_instances"] == session["successful_instances"] == 24
+    assert session["progress"] == 100.0
+    records = detail.get_json()["data"]["records"]
+    assert {record["status"] for record in records} == {"completed"}
+    assert "retired-001" not in {record["instance_name"] for record in records}
+
+    with app.app_context():
+        query = sa.select(example.Instance.name, example.Instance.sync_count)
+        counts = {name: count for name, count in example.db.session.execute(query)}
+    inactive = {"retired-001", "deleted-001"}
+    assert {name: counts[name] for name in inactive} == dict.fromkeys(inactive, 0)
+    assert {counts[name] for name in counts if name not in inactive} == {1}
+
+    # One instance, now; then the index page lists the counts.
+    one = client.post("/api/v1/instances/1/actions/sync-accounts", headers=TOKEN)
+    assert one.status_code == 200
+    assert one.get_json()["data"]["result"]["status"] == "completed"
+    index = client.get("/").get_json()
+    assert any(item["id"] == 1 and item["sync_count"] == 2 for item in index["instances"])
+    with app.app_context():
+        example.db.engine.dispose()

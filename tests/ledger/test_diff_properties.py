@@ -1,0 +1,120 @@
+"""Property tests of the pure diff rule (no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accounts_sync.collectors import (
+    AccountKind,
+    AccountSnapshot,
+    Membership,
+    Privilege,
+    PrivilegeScope,
+)
+from accounts_sync.ledger import (
+    AccountDiff,
+    ChangeType,
+    apply_changes,
+    apply_diff,
+    diff_snapshots,
+    plan_changes,
+)
+
+names = st.text(alphabet="ab'%@_用", max_size=3)
+privileges = st.builds(
+    Privilege,
+    st.sampled_from(list(PrivilegeScope)),
+    st.lists(names, max_size=3).map(tuple),
+    st.sampled_from(["SELECT", "INSERT", "USAGE", "EXECUTE"]),
+    st.booleans(),
+)
+memberships = st.builds(Membership, st.sampled_from(["r1", "r2", "r3@"]), st.booleans())
+attribute_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    names,
+    st.lists(names, max_size=2).map(tuple),
+)
+attributes = st.dictionaries(
+    st.sampled_from(["plugin", "limit", "flag", "roles"]), attribute_values
+)
+times = st.none() | st.datetimes(
+    min_value=dt.datetime(1990, 1, 1),
+    max_value=dt.datetime(2100, 1, 1),
+    timezones=st.just(dt.timezone.utc),
+)
+
+
+def snapshots(key: str) -> st.SearchStrategy[AccountSnapshot]:
+    return st.builds(
+        AccountSnapshot,
+        key=st.just(key),
+        username=names,
+        host=st.none() | names,
+        kind=st.sampled_from([AccountKind.USER, AccountKind.ROLE]),
+        is_superuser=st.booleans(),
+        is_locked=st.booleans(),
+        valid_until=times,
+        attributes=attributes,
+        memberships=st.frozensets(memberships, max_size=3),
+        privileges=st.frozensets(privileges, max_size=4),
+    )
+
+
+KEYS = st.sampled_from("abcdef")
+
+
+@st.composite
+def states(draw: st.DrawFn, keys: st.SearchStrategy[str] = KEYS) -> dict[str, AccountSnapshot]:
+    chosen = draw(st.sets(keys, max_size=6))
+    return {key: draw(snapshots(key)) for key in sorted(chosen)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(states())
+def test_nothing_changes_between_equal_states(state: dict[str, AccountSnapshot]) -> None:
+    assert plan_changes(state, state) == ()
+    for snapshot in state.values():
+        assert diff_snapshots(snapshot, snapshot).is_empty
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from("xy").flatmap(lambda key: st.tuples(snapshots(key), snapshots(key))))
+def test_applying_a_diff_gives_the_target(pair: tuple[AccountSnapshot, AccountSnapshot]) -> None:
+    before, after = pair
+    diff = diff_snapshots(before, after)
+    assert apply_diff(before, diff, before.key) == after
+    assert apply_diff(None, diff_snapshots(None, after), after.key) == after
+    assert apply_diff(before, diff_snapshots(before, None), before.key) is None
+    assert diff.is_empty == (before == after) == (before.digest == after.digest)
+    # The change log's JSON form loses nothing.
+    assert AccountDiff.from_json(json.loads(json.dumps(diff.to_json()))) == diff
+
+
+@settings(max_examples=200, deadline=None)
+@given(states(), states(), states(st.sampled_from("defgh")))
+def test_plan_partitions_and_replays_exactly(
+    active: dict[str, AccountSnapshot],
+    collected: dict[str, AccountSnapshot],
+    inactive: dict[str, AccountSnapshot],
+) -> None:
+    inactive = {key: value for key, value in inactive.items() if key not in active}
+    changes = plan_changes(active, collected, inactive)
+    keys = [change.key for change in changes]
+    assert keys == sorted(set(keys))  # each account once, in key order
+    by_type = {kind: {c.key for c in changes if c.change_type is kind} for kind in ChangeType}
+    assert by_type[ChangeType.REMOVED] == active.keys() - collected.keys()
+    assert by_type[ChangeType.REACTIVATED] == (collected.keys() - active.keys()) & inactive.keys()
+    assert by_type[ChangeType.ADDED] == collected.keys() - active.keys() - inactive.keys()
+    assert by_type[ChangeType.MODIFIED] == {
+        key for key in active.keys() & collected.keys() if active[key] != collected[key]
+    }
+    assert apply_changes(active, changes, inactive) == collected
+    for change in changes:
+        assert change.before is (active.get(change.key) or inactive.get(change.key))
+        assert change.after is collected.get(change.key)
