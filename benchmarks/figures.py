@@ -157,7 +157,9 @@ def _populate(engine: sa.Engine, count: int) -> Store:
     instances = SqlAlchemyInstanceRepository(engine, table=instances_table)
     width = len(str(count))
     instances.upsert(
-        InstanceRow(id=i, name=f"db-{i:0{width}d}", db_type="mysql", host=f"10.0.{i // 250}.{i % 250}")
+        InstanceRow(
+            id=i, name=f"db-{i:0{width}d}", db_type="mysql", host=f"10.0.{i // 250}.{i % 250}"
+        )
         for i in range(1, count + 1)
     )
     return Store(engine, instances, SqlAlchemySyncSessionRepository(engine))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from figures import FIGURES, Figure  # noqa: E402
+from figures import FIGURES, Figure
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """The ``accounts-sync`` command line (also ``python -m accounts_sync``).
 
-Every command works on a database given by ``--database URL`` (default: the environment
-variable ``ACCOUNTS_SYNC_DATABASE_URL``, else a SQLite file in the current directory).
+Every command but ``collect`` works on a database given by ``--database URL`` (default: the
+environment variable ``ACCOUNTS_SYNC_DATABASE_URL``, else a SQLite file in the current
+directory). The commands on real servers live in ``cli_ledger``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .enums import RecordStatus
 from .errors import ConflictError
 from .full_sync import DEFAULT_STALE_AFTER, FullSyncTask
 from .launchers import ThreadLauncher
+from .ledger import describe_error
 from .messages import Messages
 from .ports import SyncSessionRepository
 from .service import AccountsSyncActionsService
@@ -57,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConflictError as error:
         print(f"accounts-sync: {error} (session {error.extra.get('session_id')})", file=sys.stderr)
         return 3
+    except sa.exc.SQLAlchemyError as error:
+        # An unreachable or unusable --database: one redacted line, not a traceback.
+        print(f"accounts-sync: database error: {describe_error(error)}", file=sys.stderr)
+        return 2
 
 
 @attrs.frozen
@@ -110,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
         help="minutes without a heartbeat after which a session is stale (default: %(default)s)",
     )
     reap.set_defaults(handler=_reap)
+    # Imported here: cli_ledger builds on this module's helpers.
+    from .cli_ledger import add_ledger_commands
+
+    add_ledger_commands(commands)
     return parser
 
 

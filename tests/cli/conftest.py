@@ -1,0 +1,3 @@
+from tests.collectors._servers import my_admin, pg_admin
+
+__all__ = ["my_admin", "pg_admin"]
