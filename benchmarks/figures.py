@@ -18,6 +18,11 @@ from urllib.parse import urlsplit
 
 import attrs
 import sqlalchemy as sa
+from ledger_bench import (
+    collect_ms_500_roles_postgresql,
+    ledger_apply_ms_10000_accounts_sqlite,
+    ledger_noop_ms_10000_accounts_sqlite,
+)
 
 from accounts_sync import (
     AccountsSyncActionsService,
@@ -191,14 +196,14 @@ def _efficiency(store: Store | None, count: int) -> float | None:
 
 def full_sync_efficiency_sqlite(quick: bool) -> float | None:
     """2,000 instances x 20 ms with 32 workers on a SQLite file: ideal time / measured."""
-    count = 600 if quick else 2_000
+    count = 2_000
     with sqlite_store(count) as store:
         return _efficiency(store, count)
 
 
 def full_sync_efficiency_postgresql(quick: bool) -> float | None:
     """The same on PostgreSQL."""
-    count = 600 if quick else 2_000
+    count = 2_000
     with postgres_store(count) as store:
         return _efficiency(store, count)
 
@@ -268,6 +273,13 @@ def full_sync_peak_mib_sqlite(quick: bool) -> float:
     return peak / 2**20
 
 
+def collect_postgresql(quick: bool) -> float | None:
+    """``PostgresCollector.collect`` over 500 roles (see ledger_bench), when PostgreSQL is up."""
+    if not server_available(POSTGRES_URL, 5432):
+        return None
+    return collect_ms_500_roles_postgresql(quick)
+
+
 FIGURES: list[Figure] = [
     Figure("full_sync_efficiency_sqlite", full_sync_efficiency_sqlite, at_least=0.75),
     Figure("full_sync_efficiency_postgresql", full_sync_efficiency_postgresql, at_least=0.70),
@@ -277,4 +289,13 @@ FIGURES: list[Figure] = [
     Figure("launch_latency_ms", launch_latency_ms, at_most=1.0),
     Figure("normalize_us", normalize_us, at_most=5.0),
     Figure("full_sync_peak_mib_sqlite", full_sync_peak_mib_sqlite, at_most=150.0),
+    Figure("collect_ms_500_roles_postgresql", collect_postgresql, at_most=500.0),
+    Figure(
+        "ledger_apply_ms_10000_accounts_sqlite",
+        ledger_apply_ms_10000_accounts_sqlite,
+        at_most=3000.0,
+    ),
+    Figure(
+        "ledger_noop_ms_10000_accounts_sqlite", ledger_noop_ms_10000_accounts_sqlite, at_most=1000.0
+    ),
 ]

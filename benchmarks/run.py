@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [f for f in FIGURES if not args.only or f.name in args.only]
     missed: list[str] = []
     for figure in chosen:
-        value = _measure(figure.measure, quick=args.quick)
+        value = figure.measure(args.quick)
         if value is None:
             print(f"{figure.name} skipped", flush=True)
             continue
@@ -44,10 +43,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"missed targets: {', '.join(missed)}", file=sys.stderr)
         return 1
     return 0
-
-
-def _measure(measure: Callable[[bool], float | None], *, quick: bool) -> float | None:
-    return measure(quick)
 
 
 __all__ = ["Figure", "main"]
