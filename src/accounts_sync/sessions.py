@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
+from typing_extensions import Self
 
 from .enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 
 __all__ = ["RecordOutcome", "SyncRecordInfo", "SyncSessionInfo"]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    # Stores that drop the zone (SQLite, MySQL DATETIME) hand back naive UTC.
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def _from_row(cls: type[Any], row: Mapping[Any, Any]) -> Any:
+    return cls(**{field.name: row[field.name] for field in attrs.fields(cls)})
 
 
 @attrs.frozen(kw_only=True)
@@ -17,20 +32,26 @@ class SyncSessionInfo:
     """A point-in-time view of one sync session; repositories return fresh ones on every read."""
 
     session_id: str
-    sync_type: SyncType
-    sync_category: SyncCategory
-    status: SessionStatus
+    sync_type: SyncType = attrs.field(converter=SyncType)
+    sync_category: SyncCategory = attrs.field(converter=SyncCategory)
+    status: SessionStatus = attrs.field(converter=SessionStatus)
     total_instances: int = 0
     successful_instances: int = 0
     failed_instances: int = 0
     cancelled_instances: int = 0
     created_by: int | None = None
-    created_at: dt.datetime | None = None
-    started_at: dt.datetime | None = None
-    completed_at: dt.datetime | None = None
-    heartbeat_at: dt.datetime | None = None
+    created_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+    started_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+    completed_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+    heartbeat_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
     error_message: str | None = None
-    cancel_requested: bool = False
+    cancel_requested: bool = attrs.field(default=False, converter=bool)
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> Self:
+        """Build from a mapping keyed by the field names (a database row): enums may be
+        strings and naive datetimes are taken as UTC."""
+        return _from_row(cls, row)  # type: ignore[no-any-return]
 
     @property
     def finished_instances(self) -> int:
@@ -79,15 +100,20 @@ class SyncRecordInfo:
     session_id: str
     instance_id: int
     instance_name: str
-    status: RecordStatus
+    status: RecordStatus = attrs.field(converter=RecordStatus)
     items_synced: int = 0
     items_created: int = 0
     items_updated: int = 0
     items_deleted: int = 0
     error_message: str | None = None
     details: dict[str, Any] | None = None
-    started_at: dt.datetime | None = None
-    completed_at: dt.datetime | None = None
+    started_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+    completed_at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> Self:
+        """Build from a mapping keyed by the field names (a database row)."""
+        return _from_row(cls, row)  # type: ignore[no-any-return]
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe dict for HTTP and CLI output."""

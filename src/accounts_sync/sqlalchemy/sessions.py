@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from accounts_sync.clock import utc_now
 from accounts_sync.enums import RecordStatus, SessionStatus, SyncCategory, SyncType
@@ -136,7 +136,7 @@ class SqlAlchemySyncSessionRepository:
             row = conn.execute(
                 sa.select(sessions).where(sessions.c.session_id == session_id)
             ).one_or_none()
-        return None if row is None else _session_info(row._mapping)
+        return None if row is None else SyncSessionInfo.from_row(row._mapping)
 
     def get_active_session(self, sync_category: SyncCategory | str) -> SyncSessionInfo | None:
         sessions = self.tables.sessions
@@ -145,7 +145,7 @@ class SqlAlchemySyncSessionRepository:
             row = conn.execute(
                 sa.select(sessions).where(sessions.c.lock_key == lock_key)
             ).one_or_none()
-        return None if row is None else _session_info(row._mapping)
+        return None if row is None else SyncSessionInfo.from_row(row._mapping)
 
     def list_sessions(
         self, *, limit: int = 50, sync_category: SyncCategory | str | None = None
@@ -155,7 +155,7 @@ class SqlAlchemySyncSessionRepository:
         if sync_category is not None:
             query = query.where(sessions.c.sync_category == SyncCategory(sync_category).value)
         with self._scope.read() as conn:
-            return [_session_info(row._mapping) for row in conn.execute(query)]
+            return [SyncSessionInfo.from_row(row._mapping) for row in conn.execute(query)]
 
     def list_records(self, session_id: str) -> list[SyncRecordInfo]:
         records = self.tables.records
@@ -165,7 +165,7 @@ class SqlAlchemySyncSessionRepository:
             .order_by(records.c.record_id)
         )
         with self._scope.read() as conn:
-            return [_record_info(row._mapping) for row in conn.execute(query)]
+            return [SyncRecordInfo.from_row(row._mapping) for row in conn.execute(query)]
 
     # -- session lifecycle -------------------------------------------------------------------
 
@@ -477,41 +477,3 @@ class SqlAlchemySyncSessionRepository:
                 )
             )
         return True
-
-
-def _session_info(row: RowMapping) -> SyncSessionInfo:
-    return SyncSessionInfo(
-        session_id=row["session_id"],
-        sync_type=SyncType(row["sync_type"]),
-        sync_category=SyncCategory(row["sync_category"]),
-        status=SessionStatus(row["status"]),
-        total_instances=row["total_instances"],
-        successful_instances=row["successful_instances"],
-        failed_instances=row["failed_instances"],
-        cancelled_instances=row["cancelled_instances"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-        heartbeat_at=row["heartbeat_at"],
-        error_message=row["error_message"],
-        cancel_requested=bool(row["cancel_requested"]),
-    )
-
-
-def _record_info(row: RowMapping) -> SyncRecordInfo:
-    return SyncRecordInfo(
-        record_id=row["record_id"],
-        session_id=row["session_id"],
-        instance_id=row["instance_id"],
-        instance_name=row["instance_name"],
-        status=RecordStatus(row["status"]),
-        items_synced=row["items_synced"],
-        items_created=row["items_created"],
-        items_updated=row["items_updated"],
-        items_deleted=row["items_deleted"],
-        error_message=row["error_message"],
-        details=row["details"],
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-    )

@@ -92,46 +92,8 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.timezone.utc)
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else _aware(value)
-
-
-def _session_info(row: dict[str, Any]) -> SyncSessionInfo:
-    return SyncSessionInfo(
-        session_id=row["session_id"],
-        sync_type=SyncType(row["sync_type"]),
-        sync_category=SyncCategory(row["sync_category"]),
-        status=SessionStatus(row["status"]),
-        total_instances=row["total_instances"],
-        successful_instances=row["successful_instances"],
-        failed_instances=row["failed_instances"],
-        cancelled_instances=row["cancelled_instances"],
-        created_by=row["created_by"],
-        created_at=_utc(row["created_at"]),
-        started_at=_utc(row["started_at"]),
-        completed_at=_utc(row["completed_at"]),
-        heartbeat_at=_utc(row["heartbeat_at"]),
-        error_message=row["error_message"],
-        cancel_requested=bool(row["cancel_requested"]),
-    )
-
-
 def _record_info(row: dict[str, Any]) -> SyncRecordInfo:
-    return SyncRecordInfo(
-        record_id=row["id"],
-        session_id=row["session_id"],
-        instance_id=row["instance_id"],
-        instance_name=row["instance_name"],
-        status=RecordStatus(row["status"]),
-        items_synced=row["items_synced"],
-        items_created=row["items_created"],
-        items_updated=row["items_updated"],
-        items_deleted=row["items_deleted"],
-        error_message=row["error_message"],
-        details=row["details"],
-        started_at=_utc(row["started_at"]),
-        completed_at=_utc(row["completed_at"]),
-    )
+    return SyncRecordInfo.from_row({**row, "record_id": row["id"]})
 
 
 class DjangoSyncSessionRepository:
@@ -150,12 +112,12 @@ class DjangoSyncSessionRepository:
 
     def get_session(self, session_id: str) -> SyncSessionInfo | None:
         row = self._sessions().filter(session_id=session_id).values(*_SESSION_FIELDS).first()
-        return _session_info(row) if row else None
+        return SyncSessionInfo.from_row(row) if row else None
 
     def get_active_session(self, sync_category: SyncCategory | str) -> SyncSessionInfo | None:
         key = SyncCategory(sync_category).value
         row = self._sessions().filter(lock_key=key).values(*_SESSION_FIELDS).first()
-        return _session_info(row) if row else None
+        return SyncSessionInfo.from_row(row) if row else None
 
     def list_sessions(
         self, *, limit: int = 50, sync_category: SyncCategory | str | None = None
@@ -164,7 +126,7 @@ class DjangoSyncSessionRepository:
         if sync_category is not None:
             query = query.filter(sync_category=SyncCategory(sync_category).value)
         rows = query.order_by("-id").values(*_SESSION_FIELDS)[: max(limit, 0)]
-        return [_session_info(row) for row in rows]
+        return [SyncSessionInfo.from_row(row) for row in rows]
 
     def list_records(self, session_id: str) -> list[SyncRecordInfo]:
         rows = self._records(session_id).order_by("id").values(*_RECORD_FIELDS)
