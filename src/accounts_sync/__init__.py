@@ -24,6 +24,7 @@ from .ports import (
     SupportsAccountSync,
     SupportsBulkSyncCount,
     SupportsInstance,
+    SupportsRecordAdvance,
     SyncSessionRepository,
     SyncTask,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "SupportsAccountSync",
     "SupportsBulkSyncCount",
     "SupportsInstance",
+    "SupportsRecordAdvance",
     "SyncCategory",
     "SyncRecordInfo",
     "SyncSessionInfo",

@@ -25,6 +25,7 @@ from .ports import (
     SupportsAccountSync,
     SupportsBulkSyncCount,
     SupportsInstance,
+    SupportsRecordAdvance,
     SyncSessionRepository,
 )
 from .redaction import clean, redact_text
@@ -262,9 +263,9 @@ class _Run(Generic[InstanceT]):
         writes = _Bookkeeping(self.task, self.session_id)
         try:
             while True:
-                # Refill free slots before writing what finished, so a worker waits for at
-                # most one commit, not for the bookkeeping of its predecessors.
-                self._dispatch(pending, in_flight)
+                # Refill free slots first (writing what finished in the same transaction when
+                # the store can), so a worker waits for at most one commit.
+                self._dispatch(pending, in_flight, writes)
                 writes.flush()
                 if not in_flight:
                     break
@@ -289,13 +290,16 @@ class _Run(Generic[InstanceT]):
         writes.flush(final=True)
 
     def _dispatch(
-        self, pending: deque[InstanceT], in_flight: dict[int, tuple[InstanceT, float]]
+        self,
+        pending: deque[InstanceT],
+        in_flight: dict[int, tuple[InstanceT, float]],
+        writes: _Bookkeeping,
     ) -> None:
         free = self.task.max_workers - len(in_flight)
         if not pending or free <= 0:
             return
         batch = [pending.popleft() for _ in range(min(free, len(pending)))]
-        if not self.task.sessions.start_records(self.session_id, [item.id for item in batch]):
+        if not writes.start([item.id for item in batch]):
             # Cancel requested (or the session was reaped): start nothing more; finalizing
             # turns the untouched pending records into cancelled ones.
             self.cancelled = True
@@ -433,6 +437,7 @@ class _Bookkeeping:
         self._outcomes: list[RecordOutcome] = []
         self._counts: list[int] = []
         self._bulk = isinstance(task.instances, SupportsBulkSyncCount)
+        self._advance = isinstance(task.sessions, SupportsRecordAdvance)
         self._last_write = self._last_count = time.monotonic()
 
     def add(self, outcomes: list[RecordOutcome]) -> None:
@@ -441,16 +446,28 @@ class _Bookkeeping:
     def next_heartbeat(self) -> float:
         return self._last_write + self.task.heartbeat_interval
 
+    def start(self, instance_ids: list[int]) -> bool:
+        """Start records (the cancel gate), with the queued outcomes when the store can."""
+        sessions = self.task.sessions
+        if self._advance and self._outcomes:
+            return sessions.advance_records(  # type: ignore[attr-defined, no-any-return]
+                self.session_id, self._take(), instance_ids
+            )
+        return sessions.start_records(self.session_id, instance_ids)
+
+    def _take(self) -> list[RecordOutcome]:
+        outcomes, self._outcomes = self._outcomes, []
+        succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
+        self.succeeded += len(succeeded)
+        self.failed += len(outcomes) - len(succeeded)
+        self._counts.extend(succeeded)
+        self._last_write = time.monotonic()
+        return outcomes
+
     def flush(self, *, final: bool = False) -> None:
         now = time.monotonic()
         if self._outcomes:
-            outcomes, self._outcomes = self._outcomes, []
-            self.task.sessions.finish_records(self.session_id, outcomes)
-            succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
-            self.succeeded += len(succeeded)
-            self.failed += len(outcomes) - len(succeeded)
-            self._counts.extend(succeeded)
-            self._last_write = now
+            self.task.sessions.finish_records(self.session_id, self._take())
         elif now >= self.next_heartbeat():
             self.task.sessions.heartbeat(self.session_id)
             self._last_write = now

@@ -19,6 +19,7 @@ __all__ = [
     "SupportsAccountSync",
     "SupportsBulkSyncCount",
     "SupportsInstance",
+    "SupportsRecordAdvance",
     "SyncSessionRepository",
     "SyncTask",
 ]
@@ -179,6 +180,19 @@ class SyncSessionRepository(Protocol):
         """Fail pending/running sessions whose heartbeat (or creation, if never claimed) is older
         than ``stale_after``, as ``finish_session(FAILED, message)`` does; return their ids."""
         ...
+
+
+@runtime_checkable
+class SupportsRecordAdvance(Protocol):
+    """**Protocol**, optional: ``finish_records`` and then ``start_records`` in one atomic step.
+
+    The full-sync task uses it when the session repository has it, halving its transactions
+    per loop. Same guarantees and return value as the two calls in that order.
+    """
+
+    def advance_records(
+        self, session_id: str, outcomes: Sequence[RecordOutcome], instance_ids: Sequence[int]
+    ) -> bool: ...
 
 
 class SyncTask(Protocol):

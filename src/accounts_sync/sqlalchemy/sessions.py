@@ -333,22 +333,40 @@ class SqlAlchemySyncSessionRepository:
 
     def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
         with self._scope.write() as conn:
-            if self._lock_session(conn, session_id) != (SessionStatus.RUNNING.value, False):
-                return False
-            now = self.clock()
-            ids = list(instance_ids)
-            for start in range(0, len(ids), _IN_BATCH):
-                conn.execute(
-                    self._statements.start,
-                    {
-                        "p_session_id": session_id,
-                        "p_instance_ids": ids[start : start + _IN_BATCH],
-                        "p_now": now,
-                    },
-                )
-        return True
+            return self._start(conn, session_id, instance_ids)
 
     def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
+        with self._scope.write() as conn:
+            self._finish_running(conn, session_id, outcomes)
+
+    def advance_records(
+        self, session_id: str, outcomes: Sequence[RecordOutcome], instance_ids: Sequence[int]
+    ) -> bool:
+        """``finish_records`` then ``start_records``, in one transaction (one commit)."""
+        with self._scope.write() as conn:
+            if outcomes:
+                self._finish_running(conn, session_id, outcomes)
+            return self._start(conn, session_id, instance_ids)
+
+    def _start(self, conn: Connection, session_id: str, instance_ids: Sequence[int]) -> bool:
+        if self._lock_session(conn, session_id) != (SessionStatus.RUNNING.value, False):
+            return False
+        now = self.clock()
+        ids = list(instance_ids)
+        for start in range(0, len(ids), _IN_BATCH):
+            conn.execute(
+                self._statements.start,
+                {
+                    "p_session_id": session_id,
+                    "p_instance_ids": ids[start : start + _IN_BATCH],
+                    "p_now": now,
+                },
+            )
+        return True
+
+    def _finish_running(
+        self, conn: Connection, session_id: str, outcomes: Sequence[RecordOutcome]
+    ) -> None:
         # As in memory, the first outcome of an instance wins; later ones find it closed.
         first: dict[int, RecordOutcome] = {}
         for outcome in outcomes:
@@ -357,29 +375,28 @@ class SqlAlchemySyncSessionRepository:
         failed = [o for o in first.values() if o.status is not RecordStatus.COMPLETED]
         now = self.clock()
         counted = {"p_session_id": session_id, "p_now": now}
-        with self._scope.write() as conn:
-            # Count every outcome up front: this locks the session row before its records (the
-            # order every writer follows) and stamps the heartbeat in the same statement. Only
-            # a running session has running records, so if it is not running there is nothing
-            # to close.
-            bumped = conn.execute(
+        # Count every outcome up front: this locks the session row before its records (the
+        # order every writer follows) and stamps the heartbeat in the same statement. Only a
+        # running session has running records, so if it is not running there is nothing to
+        # close.
+        bumped = conn.execute(
+            self._statements.count,
+            {**counted, "p_succeeded": len(completed), "p_failed": len(failed)},
+        )
+        if bumped.rowcount != 1:
+            return
+        succeeded = self._close_running(conn, session_id, completed, now)
+        failures = self._close_running(conn, session_id, failed, now)
+        if (succeeded, failures) != (len(completed), len(failed)):
+            # Some records were not running (e.g. an unknown instance id): uncount them.
+            conn.execute(
                 self._statements.count,
-                {**counted, "p_succeeded": len(completed), "p_failed": len(failed)},
+                {
+                    **counted,
+                    "p_succeeded": succeeded - len(completed),
+                    "p_failed": failures - len(failed),
+                },
             )
-            if bumped.rowcount != 1:
-                return
-            succeeded = self._close_running(conn, session_id, completed, now)
-            failures = self._close_running(conn, session_id, failed, now)
-            if (succeeded, failures) != (len(completed), len(failed)):
-                # Some records were not running (e.g. an unknown instance id): uncount them.
-                conn.execute(
-                    self._statements.count,
-                    {
-                        **counted,
-                        "p_succeeded": succeeded - len(completed),
-                        "p_failed": failures - len(failed),
-                    },
-                )
 
     # -- internals ---------------------------------------------------------------------------
 
