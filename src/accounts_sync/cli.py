@@ -19,7 +19,7 @@ import attrs
 import sqlalchemy as sa
 
 from .demo import DemoOptions, SimulatedSyncService, demo_instance_names
-from .enums import RecordStatus
+from .enums import RecordStatus, SessionStatus
 from .errors import ConflictError
 from .full_sync import DEFAULT_STALE_AFTER, FullSyncTask
 from .launchers import ThreadLauncher
@@ -41,6 +41,10 @@ from .sqlalchemy import (
 __all__ = ["Store", "main", "open_store", "print_summary", "watch"]
 
 DATABASE_ENV = "ACCOUNTS_SYNC_DATABASE_URL"
+INTERRUPTED = "interrupted (Ctrl-C)"
+# The demo's own sessions: a killed demo must not block the next one for long.
+DEMO_HEARTBEAT_SECONDS = 2.0
+DEMO_STALE_AFTER = dt.timedelta(seconds=30)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, LookupError) as error:
         print(f"accounts-sync: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"accounts-sync: {INTERRUPTED}", file=sys.stderr)
+        return 130
     except ConflictError as error:
         print(f"accounts-sync: {error} (session {error.extra.get('session_id')})", file=sys.stderr)
         return 3
@@ -216,6 +223,8 @@ def _demo(args: argparse.Namespace) -> int:
         sync_service=sync_service,
         max_workers=options.workers,
         instance_timeout=options.timeout,
+        heartbeat_interval=DEMO_HEARTBEAT_SECONDS,
+        stale_after=DEMO_STALE_AFTER,
     )
     service = AccountsSyncActionsService(
         sync_service=sync_service,
@@ -223,6 +232,7 @@ def _demo(args: argparse.Namespace) -> int:
         sessions=store.sessions,
         sync_task=task,
         launcher=ThreadLauncher(),
+        stale_after=DEMO_STALE_AFTER,
     )
     prepared = service.prepare_background_full_sync(created_by=None)
     launched = service.launch_background_full_sync(created_by=None, prepared=prepared)
@@ -230,7 +240,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"session {launched.session_id}: {launched.active_instance_count} instances, "
         f"{options.workers} workers, database {store.engine.url.render_as_string()}"
     )
-    final = watch(store.sessions, launched.session_id, out=sys.stderr)
+    final = watch(store.sessions, launched.session_id, out=sys.stderr, cancel_on_interrupt=True)
     print_summary(store.sessions, final, out=sys.stdout)
     store.engine.dispose()
     return 0 if final.finished_instances == final.total_instances else 1
@@ -277,9 +287,31 @@ def _reap(args: argparse.Namespace) -> int:
 
 
 def watch(
-    sessions: SyncSessionRepository, session_id: str, *, out: TextIO, interval: float = 0.1
+    sessions: SyncSessionRepository,
+    session_id: str,
+    *,
+    out: TextIO,
+    interval: float = 0.1,
+    cancel_on_interrupt: bool = False,
 ) -> SyncSessionInfo:
-    """Render progress until the session is terminal; return its final state."""
+    """Render progress until the session is terminal; return its final state.
+
+    With ``cancel_on_interrupt`` (the session runs in this process, whose daemon threads die
+    with it), Ctrl-C cancels the session before re-raising, so it does not block the next run.
+    """
+    try:
+        return _watch(sessions, session_id, out=out, interval=interval)
+    except KeyboardInterrupt:
+        if cancel_on_interrupt:
+            sessions.finish_session(
+                session_id, status=SessionStatus.CANCELLED, error_message=INTERRUPTED
+            )
+        raise
+
+
+def _watch(
+    sessions: SyncSessionRepository, session_id: str, *, out: TextIO, interval: float
+) -> SyncSessionInfo:
     live = out.isatty()
     last_shown = -1
     while True:

@@ -697,7 +697,9 @@ def _sync_all(args: argparse.Namespace) -> int:
                 f"session {launched.session_id}: {launched.active_instance_count} instances, "
                 f"{workers} workers"
             )
-            final = watch(store.sessions, launched.session_id, out=sys.stderr)
+            final = watch(
+                store.sessions, launched.session_id, out=sys.stderr, cancel_on_interrupt=True
+            )
         finally:
             connector.dispose()
         print_summary(store.sessions, final, out=sys.stdout)

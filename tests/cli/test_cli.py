@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,35 @@ def test_console_script_help_documents_every_demo_option() -> None:
         "--seed",
     ):
         assert option in result.stdout
+
+
+def test_ctrl_c_cancels_the_demo_session_so_the_next_demo_can_run(database: str) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "accounts_sync",
+        "demo",
+        "--database",
+        database,
+        "--instances",
+        "400",
+        "--latency",
+        "50",
+        "--workers",
+        "4",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("session ")  # launched, now running
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "interrupted" in err
+    session = open_store(database).sessions.list_sessions(limit=1)[0]
+    assert session.status is SessionStatus.CANCELLED
+    assert session.finished_instances == session.total_instances == 400
+    assert _demo(database) == 0  # nothing is left holding the single-flight lock
