@@ -185,11 +185,20 @@ class InMemorySyncSessionRepository:
         kind, category = SyncType(sync_type), SyncCategory(sync_category)
         with self._lock:
             lock_key = category.value if exclusive else None
-            if lock_key is not None and lock_key in self._locks:
-                holder = self._locks[lock_key]
-                raise ConflictError(
-                    _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
+            if lock_key is not None:
+                # The lock holder, else a running ``exclusive=False`` session of the category.
+                holder = self._locks.get(lock_key) or next(
+                    (
+                        other.session_id
+                        for other in self._sessions.values()
+                        if other.sync_category is category and other.status in _ACTIVE
+                    ),
+                    None,
                 )
+                if holder is not None:
+                    raise ConflictError(
+                        _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
+                    )
             session = _Session(
                 session_id=str(uuid.uuid4()),
                 sync_type=kind,

@@ -102,7 +102,8 @@ class SyncSessionRepository(Protocol):
       (except in a mode documented as bound to a caller's transaction).
     * Single flight: ``create_session(exclusive=True)`` fails with ``ConflictError`` (its
       ``extra["session_id"]`` naming the holder) while another session of the same category is
-      pending or running — atomically, across threads and processes.
+      pending or running — atomically, across threads and processes, against other exclusive
+      creates; sessions created with ``exclusive=False`` take no lock but still block it.
     * Terminal states never change: every transition is a compare-and-set on the current status.
     * Counters: ``successful + failed + cancelled ≤ total`` always, with equality once terminal;
       ``finish_records`` updates them in O(1) per record, never by recounting.

@@ -168,11 +168,25 @@ class TestSingleFlight:
     def test_non_exclusive_sessions_bypass_and_never_hold_the_lock(
         self, sessions: SyncSessionRepository
     ) -> None:
+        holder = create(sessions)
+        free = create(sessions, exclusive=False)
+        also_free = create(sessions, exclusive=False)
+        assert len({holder.session_id, free.session_id, also_free.session_id}) == 3
+        active = sessions.get_active_session(SyncCategory.ACCOUNT)
+        assert active is not None
+        assert active.session_id == holder.session_id
+
+    def test_an_exclusive_session_conflicts_with_a_running_non_exclusive_one(
+        self, sessions: SyncSessionRepository
+    ) -> None:
         free = create(sessions, exclusive=False)
         assert sessions.get_active_session(SyncCategory.ACCOUNT) is None
-        holder = create(sessions)
-        also_free = create(sessions, exclusive=False)
-        assert free.session_id != also_free.session_id != holder.session_id
+        with pytest.raises(ConflictError) as caught:
+            create(sessions)
+        assert caught.value.extra == {"session_id": free.session_id}
+        create(sessions, SyncCategory.CAPACITY)  # other categories are unaffected
+        assert sessions.finish_session(free.session_id, status=SessionStatus.CANCELLED)
+        create(sessions)  # once it has finished, the exclusive one may start
 
     @pytest.mark.parametrize(
         "status", [SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.CANCELLED]
@@ -439,8 +453,8 @@ class TestHeartbeatAndReaper:
     def test_heartbeat_stamps_running_sessions_only(
         self, sessions: SyncSessionRepository, clock: ManualClock
     ) -> None:
-        pending = create(sessions, exclusive=False)
         session_id = running(sessions, ["a"])
+        pending = create(sessions, exclusive=False)
         clock.advance(30)
         sessions.heartbeat(session_id)
         sessions.heartbeat(pending.session_id)

@@ -180,8 +180,12 @@ def make_session_machine(
             exclusive: bool,
             created_by: int | None,
         ) -> None:
-            holder = self._holder(category) if exclusive else None
-            if holder is not None:
+            running = [
+                sid
+                for sid in self.order
+                if self.model[sid].category is category and self.model[sid].status in ACTIVE
+            ]
+            if exclusive and running:
                 with pytest.raises(ConflictError) as caught:
                     self.repo.create_session(
                         sync_type=sync_type,
@@ -189,7 +193,10 @@ def make_session_machine(
                         created_by=created_by,
                         exclusive=True,
                     )
-                assert caught.value.extra.get("session_id") == holder
+                # The lock holder if there is one, else any running non-exclusive session.
+                holder = self._holder(category)
+                expected = [holder] if holder is not None else running
+                assert caught.value.extra.get("session_id") in expected
                 return
             info = self.repo.create_session(
                 sync_type=sync_type,

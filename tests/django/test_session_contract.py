@@ -103,7 +103,7 @@ def test_single_flight_per_category(store: SyncSessionRepository) -> None:
     assert active is not None and active.session_id == holder
     # Another category, or a non-exclusive session, is not blocked.
     _new(store, sync_category=SyncCategory.CAPACITY)
-    _new(store, exclusive=False)
+    free = _new(store, exclusive=False)
     assert store.get_active_session("config") is None
     # Running still holds the lock; a terminal state releases it.
     assert store.claim_session(holder)
@@ -111,6 +111,11 @@ def test_single_flight_per_category(store: SyncSessionRepository) -> None:
         _new(store)
     assert store.finish_session(holder, status=SessionStatus.COMPLETED)
     assert store.get_active_session(SyncCategory.ACCOUNT) is None
+    # A running non-exclusive session still counts as running for an exclusive one.
+    with pytest.raises(ConflictError) as caught:
+        _new(store)
+    assert caught.value.extra == {"session_id": free}
+    assert store.finish_session(free, status=SessionStatus.CANCELLED)
     assert _new(store) != holder
 
 

@@ -190,6 +190,8 @@ class SqlAlchemySyncSessionRepository:
             )
             try:
                 with self._scope.write() as conn:
+                    if lock_key is not None:
+                        self._refuse_if_active(conn, category)
                     conn.execute(
                         sa.insert(self.tables.sessions),
                         {
@@ -399,6 +401,21 @@ class SqlAlchemySyncSessionRepository:
             )
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _refuse_if_active(self, conn: Connection, category: SyncCategory) -> None:
+        # A session created with ``exclusive=False`` holds no lock but still counts as running;
+        # the UNIQUE lock index is what makes the exclusive-versus-exclusive race safe.
+        sessions = self.tables.sessions
+        running = conn.scalar(
+            sa.select(sessions.c.session_id)
+            .where(sessions.c.sync_category == category.value, sessions.c.status.in_(_ACTIVE))
+            .order_by(sessions.c.created_at)
+            .limit(1)
+        )
+        if running is not None:
+            raise ConflictError(
+                _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": running}
+            )
 
     def _lock_holder(self, lock_key: str) -> str | None:
         sessions = self.tables.sessions

@@ -145,6 +145,20 @@ class DjangoSyncSessionRepository:
         kind, category = SyncType(sync_type), SyncCategory(sync_category)
         lock_key = category.value if exclusive else None
         holder: str | None = None
+        if exclusive:
+            # A session created with ``exclusive=False`` holds no lock but still counts as
+            # running; the unique lock is what makes the exclusive-versus-exclusive race safe.
+            holder = (
+                self._sessions()
+                .filter(sync_category=category.value, status__in=_ACTIVE)
+                .order_by("created_at")
+                .values_list("session_id", flat=True)
+                .first()
+            )
+            if holder is not None:
+                raise ConflictError(
+                    _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
+                )
         for _ in range(_CREATE_ATTEMPTS):
             now = _aware(self.clock())
             session_id = str(uuid.uuid4())
