@@ -147,6 +147,21 @@ def test_allow_concurrent_full_sync_allows_two() -> None:
     }
 
 
+def test_a_default_service_conflicts_with_a_concurrent_services_running_session() -> None:
+    relaxed = in_memory_service(make_instances(2), allow_concurrent_full_sync=True)
+    strict = AccountsSyncActionsService(
+        sync_service=relaxed.sync_service,
+        instances=relaxed.instances,
+        sessions=relaxed.sessions,
+        launcher=RecordingLauncher(),
+    )
+    running = relaxed.prepare_background_full_sync()
+    with pytest.raises(ConflictError) as caught:
+        strict.prepare_background_full_sync()
+    assert caught.value.message == "已有账户同步任务正在运行"
+    assert caught.value.extra == {"session_id": running.session_id}
+
+
 def test_stale_sessions_are_reaped_at_prepare(clock: ManualClock, lib_logs: Logs) -> None:
     service = in_memory_service(make_instances(2), clock=clock, launcher=RecordingLauncher())
     sessions = service.sessions
