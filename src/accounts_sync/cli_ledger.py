@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import fnmatch
 import json
 import logging
@@ -23,7 +22,7 @@ from typing import Any, TypeAlias
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from .cli import Store, _database_option, open_store, print_summary, watch
+from .cli import Store, _database_option, _when, open_store, print_summary, watch
 from .collectors import (
     CollectionError,
     CollectorRegistry,
@@ -321,10 +320,6 @@ def _print_table(
 
 def _yes(flag: object) -> str:
     return "yes" if flag else "no"
-
-
-def _when(moment: dt.datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
 def _privilege(data: Mapping[str, Any]) -> str:

@@ -28,7 +28,7 @@ from .ports import (
     SupportsRecordAdvance,
     SyncSessionRepository,
 )
-from .redaction import clean, redact_text
+from .redaction import clean, describe_error
 from .sessions import RecordOutcome, SyncSessionInfo
 
 __all__ = ["DEFAULT_STALE_AFTER", "FullSyncSummary", "FullSyncTask"]
@@ -75,8 +75,12 @@ class FullSyncTask(Generic[InstanceT]):
     """Synchronises every active instance under one session.
 
     At most ``max_workers`` instances run at once; an instance still running after
-    ``instance_timeout`` seconds is failed and its late result ignored. Every store write happens
-    on the calling thread, in batches, so bookkeeping stays O(1) per instance.
+    ``instance_timeout`` seconds is failed and its late result ignored. Python cannot stop a
+    thread, so the timed-out call goes on in the host's code on its own (daemon) thread and a
+    fresh worker takes its slot: bound your sync service's own I/O with timeouts too.
+
+    Every store write happens on the calling thread, in batches, so bookkeeping stays O(1) per
+    instance.
     """
 
     def __init__(
@@ -204,7 +208,7 @@ class FullSyncTask(Generic[InstanceT]):
         return summary
 
     def _abort(self, session_id: str, context: Mapping[str, Any], error: BaseException) -> None:
-        message = redact_text(f"{type(error).__name__}: {error}")
+        message = describe_error(error)
         try:
             self.sessions.finish_session(
                 session_id, status=SessionStatus.FAILED, error_message=message
@@ -277,6 +281,7 @@ class _Run(Generic[InstanceT]):
                         writes.add([self._timed_out(item)])
                         # Its thread is stuck in the host's code: replace it, ignore its result.
                         self._spawn()
+            writes.flush(final=True)
         except BaseException:
             # The run is failing (its finalizer marks the session failed); still count the
             # syncs that did succeed, if the instance store is up.
@@ -287,7 +292,6 @@ class _Run(Generic[InstanceT]):
             for _ in range(self._threads):
                 self._work.put(None)
             self.succeeded, self.failed = writes.succeeded, writes.failed
-        writes.flush(final=True)
 
     def _dispatch(
         self,
@@ -375,7 +379,7 @@ class _Run(Generic[InstanceT]):
             return RecordOutcome(
                 instance_id=instance.id,
                 status=RecordStatus.FAILED,
-                error_message=redact_text(f"{type(error).__name__}: {error}"),
+                error_message=describe_error(error),
             )
         if not success:
             log_event(

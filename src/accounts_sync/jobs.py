@@ -12,7 +12,7 @@ from .enums import SessionStatus
 from .messages import Messages
 from .observability import log_event
 from .ports import SyncSessionRepository, SyncTask
-from .redaction import redact_text
+from .redaction import describe_error
 
 __all__ = ["FullSyncJob", "run_full_sync_job"]
 
@@ -74,12 +74,15 @@ def run_full_sync_job(
             sessions.finish_session(
                 job.session_id,
                 status=SessionStatus.FAILED,
-                error_message=redact_text(f"{type(error).__name__}: {error}"),
+                error_message=describe_error(error),
             )
-        except Exception:
+        except Exception as store_error:
             # The store itself is down: the reaper will fail the session later.
-            logger.warning(
-                "could not mark session failed",
-                extra={"action": BACKGROUND_ACTION, "context": {"session_id": job.session_id}},
-                exc_info=True,
+            log_event(
+                logger,
+                logging.WARNING,
+                texts.session_not_marked_failed,
+                action=BACKGROUND_ACTION,
+                context={"created_by": job.created_by, "session_id": job.session_id},
+                error=store_error,
             )

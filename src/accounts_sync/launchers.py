@@ -48,6 +48,10 @@ class ExecutorLauncher:
     """
 
     def __init__(self, executor: concurrent.futures.Executor, *, name: str | None = None) -> None:
+        if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+            # The job's local wrapper cannot be pickled: it would fail inside the future,
+            # unseen, and leave the session pending until the reaper.
+            raise TypeError("ExecutorLauncher needs a thread pool; use the Celery launcher")
         self.executor = executor
         self.name = name or type(executor).__name__
 

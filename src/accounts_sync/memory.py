@@ -68,7 +68,8 @@ class InMemoryInstanceRepository(Generic[InstanceT]):
                 item = self._items.get(instance_id)
                 if item is None:
                     continue
-                count = (getattr(item, "sync_count", None) or 0) + 1
+                previous = self._counts.get(instance_id, getattr(item, "sync_count", None) or 0)
+                count = previous + 1
                 self._counts[instance_id] = count
                 # A slotted object without the field keeps its count in ``sync_count()`` only.
                 with contextlib.suppress(AttributeError, TypeError):
@@ -77,10 +78,9 @@ class InMemoryInstanceRepository(Generic[InstanceT]):
     def sync_count(self, instance_id: int) -> int:
         """How many successful syncs this repository has counted for the instance."""
         with self._lock:
-            item = self._items.get(instance_id)
-            if item is not None and isinstance(getattr(item, "sync_count", None), int):
-                return int(item.sync_count)  # type: ignore[attr-defined]
-            return self._counts.get(instance_id, 0)
+            if instance_id in self._counts:
+                return self._counts[instance_id]
+            return int(getattr(self._items.get(instance_id), "sync_count", None) or 0)
 
 
 def _is_deleted(item: object) -> bool:

@@ -40,6 +40,7 @@ class Messages:
     # Log events.
     background_failed: str = "后台批量账户同步失败"
     background_launch_failed: str = "后台批量账户同步启动失败"
+    session_not_marked_failed: str = "无法将同步会话标记为失败"
     instance_sync_started: str = "开始同步实例账户"
     instance_sync_succeeded: str = "实例账户同步成功"
     instance_sync_failed: str = "实例账户同步失败"
@@ -83,6 +84,7 @@ class Messages:
             permission_required="You are not allowed to do this",
             background_failed="Background account sync failed",
             background_launch_failed="Background account sync could not be launched",
+            session_not_marked_failed="Could not mark the sync session failed",
             instance_sync_started="Instance account sync started",
             instance_sync_succeeded="Instance account sync succeeded",
             instance_sync_failed="Instance account sync failed",

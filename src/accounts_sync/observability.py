@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .redaction import clean, redact_text
+from .redaction import clean, error_text
 
 __all__ = ["log_event"]
 
@@ -31,7 +31,7 @@ def log_event(
     extra: dict[str, Any] = {"action": action, "context": clean(dict(context))}
     if error is not None:
         extra["error_type"] = type(error).__name__
-        extra["error_message"] = redact_text(str(error))
+        extra["error_message"] = error_text(error)
     for key, value in fields.items():
         extra[key] = clean(value)
     logger.log(level, event, extra=extra)

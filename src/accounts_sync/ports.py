@@ -24,7 +24,6 @@ __all__ = [
     "SyncTask",
 ]
 
-InstanceT = TypeVar("InstanceT")
 InstanceT_co = TypeVar("InstanceT_co", covariant=True)
 InstanceT_contra = TypeVar("InstanceT_contra", contravariant=True)
 
@@ -172,8 +171,9 @@ class SyncSessionRepository(Protocol):
         """Move a non-terminal session to the terminal ``status`` and release its lock.
 
         Records still pending become ``cancelled`` (when ``status`` is cancelled) or ``failed``;
-        records still running become ``failed``; both with ``error_message``, and the counters
-        then add up to the total. False (and no change) when the session was already terminal.
+        records still running become ``failed``; the failed ones get ``error_message``. The
+        counters then add up to the total. False (and no change) when the session was already
+        terminal.
         """
         ...
 

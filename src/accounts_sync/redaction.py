@@ -10,7 +10,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MASK", "clean", "is_sensitive_key", "jsonable", "redact", "redact_text"]
+__all__ = [
+    "MASK",
+    "clean",
+    "describe_error",
+    "error_text",
+    "is_sensitive_key",
+    "jsonable",
+    "redact",
+    "redact_text",
+]
 
 MASK = "***"
 _SENSITIVE_KEY = re.compile(
@@ -89,5 +98,19 @@ def _sorted_if_possible(items: Any) -> list[Any]:
 
 
 def clean(value: Any) -> Any:
-    """Redact, then make JSON-safe: what the library stores, logs and returns."""
-    return jsonable(redact(value))
+    """Make JSON-safe, then redact: what the library stores, logs and returns.
+
+    In this order an object whose text holds a secret (an exception carrying a DSN, bytes) is
+    turned into text first, so that text is redacted too.
+    """
+    return redact(jsonable(value))
+
+
+def error_text(error: BaseException) -> str:
+    """``str(error)``, redacted; never raises, even for an exception whose ``str()`` does."""
+    return redact_text(_text(error))
+
+
+def describe_error(error: BaseException) -> str:
+    """``"{ExceptionType}: {text}"``, redacted and never raising: how failures are recorded."""
+    return f"{type(error).__name__}: {error_text(error)}"

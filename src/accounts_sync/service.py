@@ -25,7 +25,7 @@ from .ports import (
     SyncSessionRepository,
     SyncTask,
 )
-from .redaction import clean, redact_text
+from .redaction import clean, describe_error
 
 __all__ = [
     "AccountsSyncActionResult",
@@ -179,11 +179,22 @@ class AccountsSyncActionsService(Generic[InstanceT]):
                 context={"created_by": created_by, "session_id": prepared.session_id},
                 error=error,
             )
-            self.background_sessions.finish_session(
-                prepared.session_id,
-                status=SessionStatus.FAILED,
-                error_message=redact_text(f"{type(error).__name__}: {error}"),
-            )
+            try:
+                self.background_sessions.finish_session(
+                    prepared.session_id,
+                    status=SessionStatus.FAILED,
+                    error_message=describe_error(error),
+                )
+            except Exception as store_error:
+                # Keep the launcher's error for the caller; the reaper fails the session later.
+                log_event(
+                    logger,
+                    logging.WARNING,
+                    self.messages.session_not_marked_failed,
+                    action=LAUNCH_ACTION,
+                    context={"created_by": created_by, "session_id": prepared.session_id},
+                    error=store_error,
+                )
             raise
         return AccountsSyncBackgroundLaunchResult(
             prepared.session_id, prepared.active_instance_count, str(name)
