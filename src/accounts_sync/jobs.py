@@ -55,8 +55,9 @@ def run_full_sync_job(
 ) -> None:
     """Run ``job`` through ``sync_task``; nothing escapes.
 
-    Any ``Exception`` is logged once at ERROR (action ``sync_all_accounts_background``) and the
-    session is marked ``failed`` with the error unless it is already terminal.
+    Any ``Exception`` is logged once at ERROR (action ``sync_all_accounts_background``) and a
+    session the task never claimed (still ``pending``) is marked ``failed`` with the error; a
+    claimed one was already ended by its task, or is left to the reaper.
     """
     texts = messages or Messages()
     try:
@@ -71,11 +72,16 @@ def run_full_sync_job(
             error=error,
         )
         try:
-            sessions.finish_session(
-                job.session_id,
-                status=SessionStatus.FAILED,
-                error_message=describe_error(error),
-            )
+            # Only a session nobody has claimed is this job's to end. A running one belongs to
+            # the worker that claimed it (``FullSyncTask`` fails its own session on error): a
+            # duplicate delivery that fails, e.g. on a database blip, must not kill that run.
+            current = sessions.get_session(job.session_id)
+            if current is not None and current.status is SessionStatus.PENDING:
+                sessions.finish_session(
+                    job.session_id,
+                    status=SessionStatus.FAILED,
+                    error_message=describe_error(error),
+                )
         except Exception as store_error:
             # The store itself is down: the reaper will fail the session later.
             log_event(

@@ -28,6 +28,7 @@ from accounts_sync import (
     SyncType,
     ThreadLauncher,
     ValidationError,
+    run_full_sync_job,
 )
 from accounts_sync.clock import ManualClock
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
@@ -469,3 +470,21 @@ def test_english_catalogue_reaches_the_caller() -> None:
     service.prepare_background_full_sync()
     with pytest.raises(ConflictError, match=r"^An account sync is already running$"):
         service.prepare_background_full_sync()
+
+
+def test_a_failing_duplicate_delivery_leaves_the_running_session_alone() -> None:
+    service = in_memory_service(make_instances(2), launcher=RecordingLauncher())
+    prepared = service.prepare_background_full_sync(created_by=1)
+    assert service.sessions.claim_session(prepared.session_id)  # another worker runs it
+
+    def blip(**_: Any) -> None:
+        raise ConnectionError("database blip while claiming")
+
+    run_full_sync_job(
+        FullSyncJob(session_id=prepared.session_id, created_by=1),
+        sync_task=blip,
+        sessions=service.sessions,
+    )
+    session = service.sessions.get_session(prepared.session_id)
+    assert session is not None
+    assert session.status is SessionStatus.RUNNING

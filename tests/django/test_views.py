@@ -667,3 +667,15 @@ def test_views_use_the_session_store_alias(api: Any) -> None:
         sessions=DjangoSyncSessionRepository(using="default"),
     )
     assert AccountsSyncViews(other, authorize=lambda r, a: None, using="x")._alias(other) == "x"
+
+
+@pytest.mark.django_db
+def test_a_failing_service_factory_is_a_generic_500(
+    client: Client, operator: Any, state: State
+) -> None:
+    state.current = None  # the URLconf's factory now raises
+    client.force_login(operator)
+    response = client.post(SYNC_ALL)
+    assert response.status_code == 500
+    assert body(response)["message_code"] == "INTERNAL_ERROR"
+    assert "install" not in response.content.decode()  # no exception text

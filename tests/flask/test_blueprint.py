@@ -389,3 +389,16 @@ def test_init_app_keeps_each_blueprint_by_name() -> None:
     assert app.extensions["accounts_sync"] == {"accounts_sync": first, "accounts_sync_v2": second}
     response = app.test_client().post("/v2/instances/1/actions/sync-accounts", headers=HEADERS)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_flask_abort_in_the_hook_keeps_its_status(code: int) -> None:
+    def refusing(request: flask.Request, action: str) -> int | None:
+        flask.abort(code)
+
+    app = flask.Flask(__name__)
+    init_app(app, in_memory_service(make_instances(1)), authorize=refusing)
+    response = app.test_client().post("/api/v1/instances/actions/sync-accounts")
+    assert response.status_code == code
+    expected = "AUTHENTICATION_REQUIRED" if code == 401 else "PERMISSION_REQUIRED"
+    assert response.get_json()["message_code"] == expected

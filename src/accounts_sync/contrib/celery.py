@@ -101,7 +101,10 @@ class _PerProcess(Generic[T]):
 def run_full_sync_payload(
     payload: Mapping[str, Any] | None, service: AccountsSyncActionsService[Any]
 ) -> dict[str, Any] | None:
-    """Run one task message on the worker; nothing escapes. Returns the summary as a dict.
+    """Run one task message on the worker and return the summary as a dict.
+
+    Errors of the run are logged and recorded, never raised; a malformed payload (no mapping,
+    a ``created_by`` that is not an integer) raises ``ValueError`` / ``TypeError``.
 
     A payload with a ``session_id`` claims that prepared session through
     :func:`~accounts_sync.jobs.run_full_sync_job` (a duplicate delivery returns

@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from ..messages import Messages
 from ..service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
@@ -85,6 +86,14 @@ def create_blueprint(
             actor_id = authorize(request, action)
         except (NotAuthenticated, PermissionDenied) as refusal:
             return _json(http.authorization_response(refusal, current.messages))
+        except HTTPException as aborted:
+            # ``abort(401)`` / ``abort(403)`` from the hook: the usual Flask idiom.
+            if aborted.code in (401, 403):
+                refused = NotAuthenticated("") if aborted.code == 401 else PermissionDenied("")
+                return _json(http.authorization_response(refused, current.messages))
+            return _json(
+                http.error_response(aborted, messages=current.messages, action=action, context={})
+            )
         except Exception as error:
             return _json(
                 http.error_response(error, messages=current.messages, action=action, context={})

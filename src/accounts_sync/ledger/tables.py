@@ -13,10 +13,29 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 
 __all__ = ["DEFAULT_PREFIX", "LedgerTables", "UTCDateTime", "build_ledger_tables"]
+
+
+class _ExactText(sa.TypeDecorator[str]):
+    """Text stored as UTF-8 bytes, so comparisons and uniqueness are byte for byte."""
+
+    impl = mysql.VARBINARY(2048)  # 512 characters of up to 4 bytes
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else value.encode("utf-8")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else bytes(value).decode("utf-8")
+
+
+# Account keys are case- and space-sensitive (PostgreSQL ``Alice`` and ``alice`` are two roles,
+# as are MySQL ``'bob'`` and ``'bob '``); MySQL/MariaDB text collations ignore case or trailing
+# spaces, so the key is stored as bytes there.
+_KEY = sa.String(512).with_variant(_ExactText(), "mysql", "mariadb")
 
 DEFAULT_PREFIX = "accounts_sync_"
 
@@ -81,7 +100,7 @@ def build_ledger_tables(
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("instance_id", sa.Integer, nullable=False),
         # MySQL keys are ``user@host``: up to 128 + 1 + 255 characters.
-        sa.Column("account_key", sa.String(512), nullable=False),
+        sa.Column("account_key", _KEY, nullable=False),
         sa.Column("username", sa.String(255), nullable=False),
         sa.Column("host", sa.String(255), nullable=True),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -101,7 +120,7 @@ def build_ledger_tables(
         metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("instance_id", sa.Integer, nullable=False),
-        sa.Column("account_key", sa.String(512), nullable=False),
+        sa.Column("account_key", _KEY, nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("change_type", sa.String(16), nullable=False),
         sa.Column("diff", _json(), nullable=False),

@@ -14,6 +14,11 @@ class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[misc]
     def has_add_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        # Deleting a running session's row would pull it from under its worker; retention is
+        # the host's job, outside the admin.
+        return False
+
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 

@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, path
 
+from ...messages import Messages
 from ...service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 from ..http import (
     Action,
@@ -215,7 +216,10 @@ class AccountsSyncViews:
     def _dispatch(self, request: HttpRequest, method: str, action: str, handle: _Handler) -> Any:
         if request.method != method:
             return HttpResponseNotAllowed([method])
-        service = self.get_service()
+        try:
+            service = self.get_service()
+        except Exception as error:
+            return _json(error_response(error, messages=Messages(), action=action, context={}))
         try:
             actor_id = self.authorize(request, action)
         except (NotAuthenticated, PermissionDenied) as refused:
