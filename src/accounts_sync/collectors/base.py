@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 from sqlalchemy import Connection, Engine
@@ -158,3 +158,9 @@ class CollectorRegistry:
 def default_registry() -> CollectorRegistry:
     """Shorthand for ``CollectorRegistry.with_defaults()``."""
     return CollectorRegistry.with_defaults()
+
+
+def positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    """attrs validator shared by the collectors' options: the value must be > 0."""
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be positive")

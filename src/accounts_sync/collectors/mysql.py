@@ -19,7 +19,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from .base import Bind, CollectionError, NameFilter, read_only_scope
+from .base import Bind, CollectionError, NameFilter, positive, read_only_scope
 from .snapshot import AccountKind, AccountSnapshot, Membership, Privilege, ServerSnapshot
 
 __all__ = ["MySQLCollector", "MySQLServer", "parse_server_version"]
@@ -250,11 +250,6 @@ def _level(
     return privileges
 
 
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive")
-
-
 @attrs.frozen(kw_only=True)
 class MySQLCollector:
     """Collects the accounts of a MySQL 5.7/8.0 or MariaDB 10.3+ server.
@@ -266,7 +261,7 @@ class MySQLCollector:
     instead of choosing from the version (to exercise the older layout).
     """
 
-    statement_timeout: float = attrs.field(default=30.0, validator=_positive)
+    statement_timeout: float = attrs.field(default=30.0, validator=positive)
     include: NameFilter | None = None
     catalogue: str | None = attrs.field(
         default=None, validator=attrs.validators.in_((None, "global_priv", "user"))

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from .base import Bind, NameFilter, read_only_scope
-from .snapshot import AccountKind, AccountSnapshot, Membership, Privilege, ServerSnapshot
+from .base import Bind, NameFilter, positive, read_only_scope
+from .snapshot import AccountKind, AccountSnapshot, Membership, Privilege, ServerSnapshot, _names
 
 __all__ = ["PostgresCollector"]
 
@@ -155,15 +155,6 @@ DatabaseConnector = Callable[[str], AbstractContextManager[Connection]]
 """Opens a connection to another database of the same server, by name."""
 
 
-def _names(value: Sequence[str]) -> tuple[str, ...]:
-    return tuple(value)
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive")
-
-
 @attrs.frozen(kw_only=True)
 class PostgresCollector:
     """Collects the roles of a PostgreSQL (10+) server.
@@ -176,7 +167,7 @@ class PostgresCollector:
     seconds.
     """
 
-    statement_timeout: float = attrs.field(default=30.0, validator=_positive)
+    statement_timeout: float = attrs.field(default=30.0, validator=positive)
     include: NameFilter | None = None
     include_predefined: bool = False
     databases: tuple[str, ...] = attrs.field(default=(), converter=_names)

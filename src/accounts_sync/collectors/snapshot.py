@@ -65,8 +65,12 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _digest(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    return _sha256(canonical_json(value))
 
 
 def _names(value: Iterable[str]) -> tuple[str, ...]:
@@ -276,7 +280,7 @@ class AccountSnapshot:
     @functools.cached_property
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical JSON text."""
-        return hashlib.sha256(self.canonical_json.encode("utf-8")).hexdigest()
+        return _sha256(self.canonical_json)
 
 
 def _sorted_accounts(accounts: Iterable[AccountSnapshot]) -> tuple[AccountSnapshot, ...]:

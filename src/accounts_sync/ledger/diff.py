@@ -19,6 +19,8 @@ from ..collectors.snapshot import (
     AccountSnapshot,
     Membership,
     Privilege,
+    _memberships,
+    _privileges,
     sorted_memberships,
     sorted_privileges,
 )
@@ -90,14 +92,6 @@ class FieldChange:
 
     def to_json(self) -> dict[str, Any]:
         return {"before": _json_value(self.before), "after": _json_value(self.after)}
-
-
-def _privileges(value: Iterable[Privilege]) -> frozenset[Privilege]:
-    return frozenset(value)
-
-
-def _memberships(value: Iterable[Membership]) -> frozenset[Membership]:
-    return frozenset(value)
 
 
 def _field_changes(value: Iterable[FieldChange]) -> tuple[FieldChange, ...]:
