@@ -151,7 +151,8 @@ class DjangoSyncSessionRepository:
             holder = (
                 self._sessions()
                 .filter(sync_category=category.value, status__in=_ACTIVE)
-                .order_by("created_at")
+                # The lock holder first, then the oldest non-exclusive session.
+                .order_by(F("lock_key").asc(nulls_last=True), "created_at")
                 .values_list("session_id", flat=True)
                 .first()
             )
