@@ -34,13 +34,9 @@ from accounts_sync import (
     ThreadLauncher,
     normalize_sync_result,
 )
+from accounts_sync.cli import Store, open_store
 from accounts_sync.sqlalchemy import (
     InstanceRow,
-    SqlAlchemyInstanceRepository,
-    SqlAlchemySyncSessionRepository,
-    create_all,
-    create_engine_for,
-    instances_table,
     sqlite_url,
     sync_tables,
 )
@@ -119,27 +115,20 @@ def launch_latency_ms(quick: bool) -> float:
     return statistics.median(samples)
 
 
-@attrs.frozen
-class Store:
-    """A fresh database with the library's tables and ``count`` ready instances."""
-
-    engine: sa.Engine
-    instances: SqlAlchemyInstanceRepository[InstanceRow]
-    sessions: SqlAlchemySyncSessionRepository
-
-
 @contextlib.contextmanager
 def sqlite_store(count: int) -> Iterator[Store]:
+    """A fresh SQLite file with the library's tables and ``count`` ready instances."""
     with tempfile.TemporaryDirectory(prefix="accounts_sync_bench_") as folder:
-        engine = create_engine_for(sqlite_url(Path(folder) / "bench.sqlite3"))
+        store = _populated(sqlite_url(Path(folder) / "bench.sqlite3"), count)
         try:
-            yield _populate(engine, count)
+            yield store
         finally:
-            engine.dispose()
+            store.engine.dispose()
 
 
 @contextlib.contextmanager
 def postgres_store(count: int) -> Iterator[Store | None]:
+    """The same in a fresh PostgreSQL database, dropped afterwards (None when unreachable)."""
     if not server_available(POSTGRES_URL, 5432):
         yield None
         return
@@ -147,27 +136,27 @@ def postgres_store(count: int) -> Iterator[Store | None]:
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine = create_engine_for(sa.make_url(POSTGRES_URL).set(database=name), pool_size=8)
+    url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    store = _populated(url, count)
     try:
-        yield _populate(engine, count)
+        yield store
     finally:
-        engine.dispose()
+        store.engine.dispose()
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
 
 
-def _populate(engine: sa.Engine, count: int) -> Store:
-    create_all(engine, instances=instances_table)
-    instances = SqlAlchemyInstanceRepository(engine, table=instances_table)
+def _populated(url: str, count: int) -> Store:
+    store = open_store(url)
     width = len(str(count))
-    instances.upsert(
+    store.instances.upsert(
         InstanceRow(
             id=i, name=f"db-{i:0{width}d}", db_type="mysql", host=f"10.0.{i // 250}.{i % 250}"
         )
         for i in range(1, count + 1)
     )
-    return Store(engine, instances, SqlAlchemySyncSessionRepository(engine))
+    return store
 
 
 def time_full_sync(store: Store, *, latency: float, workers: int) -> float:
