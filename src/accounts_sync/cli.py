@@ -18,16 +18,16 @@ from typing import TextIO
 import attrs
 import sqlalchemy as sa
 
+from ._enums import RecordStatus, SessionStatus
+from ._errors import ConflictError
+from ._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
+from ._launchers import ThreadLauncher
+from ._messages import Messages
+from ._service import AccountsSyncActionsService
+from ._sessions import SyncSessionInfo
 from .demo import DemoOptions, SimulatedSyncService, demo_instance_names
-from .enums import RecordStatus, SessionStatus
-from .errors import ConflictError
-from .full_sync import DEFAULT_STALE_AFTER, FullSyncTask
-from .launchers import ThreadLauncher
 from .ledger import describe_error
-from .messages import Messages
 from .ports import SyncSessionRepository
-from .service import AccountsSyncActionsService
-from .sessions import SyncSessionInfo
 from .sqlalchemy import (
     DEFAULT_DEMO_URL,
     InstanceRow,

@@ -22,6 +22,12 @@ from typing import Any, TypeAlias
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from ._enums import SessionStatus
+from ._errors import AccountsSyncError, MissingDsnError
+from ._full_sync import FullSyncTask
+from ._launchers import ThreadLauncher
+from ._service import AccountsSyncActionsService
+from ._sessions import SyncRecordInfo
 from .cli import Store, _database_option, _when, open_store, print_summary, watch
 from .collectors import (
     CollectionError,
@@ -32,14 +38,8 @@ from .collectors import (
     ServerSnapshot,
     canonical_json,
 )
-from .enums import SessionStatus
-from .errors import AccountsSyncError
-from .full_sync import FullSyncTask
-from .launchers import ThreadLauncher
 from .ledger import LedgerPlan, LedgerSyncService, build_ledger_tables, describe_error
 from .ports import SupportsInstance
-from .service import AccountsSyncActionsService
-from .sessions import SyncRecordInfo
 from .sqlalchemy import InstanceRow, instances_table
 
 __all__ = [
@@ -88,10 +88,6 @@ Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 # -- credentials ---------------------------------------------------------------------------
-
-
-class MissingDsnError(AccountsSyncError, LookupError):
-    """No DSN is given for an instance: neither ``--dsn`` nor one of its variables."""
 
 
 def dsn_variables(instance: SupportsInstance) -> tuple[str, str]:

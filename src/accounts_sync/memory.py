@@ -11,12 +11,12 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .clock import utc_now
-from .enums import RecordStatus, SessionStatus, SyncCategory, SyncType
-from .errors import ConflictError
-from .messages import Messages
+from ._clock import utc_now
+from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from ._errors import ConflictError
+from ._messages import Messages
+from ._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from .ports import Clock, SupportsInstance
-from .sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 
 __all__ = ["InMemoryInstanceRepository", "InMemorySyncSessionRepository"]
 

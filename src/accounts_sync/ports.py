@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from .enums import SessionStatus, SyncCategory, SyncType
-from .sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
-
-if TYPE_CHECKING:
-    from .jobs import FullSyncJob
+from ._clock import utc_now
+from ._enums import SessionStatus, SyncCategory, SyncType
+from ._sessions import FullSyncJob, RecordOutcome, SyncRecordInfo, SyncSessionInfo
 
 __all__ = [
     "Clock",
+    "FullSyncJob",
     "InstanceRepository",
     "Launcher",
+    "RecordOutcome",
     "SupportsAccountSync",
     "SupportsBulkSyncCount",
     "SupportsInstance",
     "SupportsRecordAdvance",
     "SyncSessionRepository",
     "SyncTask",
+    "utc_now",
 ]
 
 InstanceT_co = TypeVar("InstanceT_co", covariant=True)

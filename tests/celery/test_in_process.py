@@ -15,7 +15,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 
-from accounts_sync import AccountsSyncActionsService, SessionStatus
+from accounts_sync import AccountsSyncActionsService, FullSyncJob, SessionStatus
 from accounts_sync.contrib.celery import (
     DEFAULT_TASK_NAME,
     CeleryLauncher,
@@ -23,7 +23,6 @@ from accounts_sync.contrib.celery import (
     register_full_sync_task,
     run_full_sync_payload,
 )
-from accounts_sync.jobs import FullSyncJob
 from accounts_sync.testing import ScriptedSyncService, in_memory_service, make_instances
 
 pytestmark = pytest.mark.timeout(60)

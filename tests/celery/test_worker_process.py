@@ -22,9 +22,8 @@ import attrs
 import pytest
 from celery import Celery
 
-from accounts_sync import AccountsSyncActionsService, SessionStatus
+from accounts_sync import AccountsSyncActionsService, FullSyncJob, SessionStatus
 from accounts_sync.contrib.celery import CeleryLauncher
-from accounts_sync.jobs import FullSyncJob
 from accounts_sync.sqlalchemy import (
     SqlAlchemyInstanceRepository,
     SqlAlchemySyncSessionRepository,
@@ -236,7 +235,7 @@ def test_real_worker_keeps_the_host_root_handlers(deployment: Deployment) -> Non
     # The library's records reached the host's handler, with their structured attributes.
     host_log = deployment.workdir / "host.log"
     _wait_for(
-        lambda: "accounts_sync.full_sync action=sync_all_accounts " in host_log.read_text("utf-8"),
+        lambda: "accounts_sync._full_sync action=sync_all_accounts " in host_log.read_text("utf-8"),
         "a library record in the host's log",
     )
 

@@ -14,8 +14,8 @@ import pytest
 
 from accounts_sync import SessionStatus, SyncCategory, SyncType
 from accounts_sync.cli import main, open_store
-from accounts_sync.clock import ManualClock
 from accounts_sync.sqlalchemy import SqlAlchemySyncSessionRepository, sqlite_url
+from accounts_sync.testing import ManualClock
 
 
 @pytest.fixture

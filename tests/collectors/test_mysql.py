@@ -245,7 +245,7 @@ def test_a_login_without_catalogue_privileges_fails_loudly(my_admin: MyAdmin) ->
 
 
 def test_every_statement_has_a_timeout(my_admin: MyAdmin) -> None:
-    from accounts_sync.collectors.mysql import _Reader, parse_server_version
+    from accounts_sync.collectors._mysql import _Reader, parse_server_version
 
     engine = sa.create_engine(my_admin.url)
     try:

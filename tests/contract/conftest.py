@@ -19,7 +19,6 @@ import pytest
 import sqlalchemy as sa
 
 from accounts_sync import InstanceRepository, SyncSessionRepository
-from accounts_sync.clock import ManualClock
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
 from accounts_sync.ports import Clock
 from accounts_sync.sqlalchemy import (
@@ -31,6 +30,7 @@ from accounts_sync.sqlalchemy import (
     sqlite_url,
     sync_tables,
 )
+from accounts_sync.testing import ManualClock
 from tests.conftest import MYSQL_URL, POSTGRES_URL, _fresh_database, require_server
 
 SERVERS = {

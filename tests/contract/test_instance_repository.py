@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from accounts_sync import InstanceRepository, SupportsBulkSyncCount
+from accounts_sync import InstanceRepository
+from accounts_sync.ports import SupportsBulkSyncCount
 from accounts_sync.testing import FakeInstance
 
 from .conftest import Store

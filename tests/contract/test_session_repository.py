@@ -9,7 +9,6 @@ import pytest
 
 from accounts_sync import (
     ConflictError,
-    RecordOutcome,
     RecordStatus,
     SessionStatus,
     SyncCategory,
@@ -17,7 +16,8 @@ from accounts_sync import (
     SyncSessionRepository,
     SyncType,
 )
-from accounts_sync.clock import ManualClock
+from accounts_sync.ports import RecordOutcome
+from accounts_sync.testing import ManualClock
 
 INTERRUPTED = "同步会话已中断"
 STALE_AFTER = dt.timedelta(minutes=10)

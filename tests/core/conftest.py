@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from accounts_sync.clock import ManualClock
+from accounts_sync.testing import ManualClock
 
 from .support import LIBRARY_LOGGER, library_records
 

@@ -41,9 +41,8 @@ from accounts_sync import (
     SyncSessionRepository,
     SyncType,
 )
-from accounts_sync.clock import ManualClock
-from accounts_sync.ports import Clock
-from accounts_sync.sessions import RecordOutcome
+from accounts_sync.ports import Clock, RecordOutcome
+from accounts_sync.testing import ManualClock
 
 __all__ = ["make_session_machine"]
 

@@ -30,10 +30,10 @@ from accounts_sync import (
     ValidationError,
     run_full_sync_job,
 )
-from accounts_sync.clock import ManualClock
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
 from accounts_sync.testing import (
     FakeInstance,
+    ManualClock,
     RecordingLauncher,
     ScriptedSyncService,
     in_memory_service,

@@ -26,9 +26,8 @@ from accounts_sync import (
     SyncType,
     ValidationError,
 )
-from accounts_sync.clock import ManualClock
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
-from accounts_sync.testing import FakeInstance, ScriptedSyncService, make_instances
+from accounts_sync.testing import FakeInstance, ManualClock, ScriptedSyncService, make_instances
 
 from .support import (
     WAIT,

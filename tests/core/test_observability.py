@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 
 from accounts_sync import ConflictError, NotFoundError, SessionStatus, ValidationError
-from accounts_sync.clock import ManualClock
 from accounts_sync.testing import (
     FakeInstance,
+    ManualClock,
     RecordingLauncher,
     ScriptedSyncService,
     in_memory_service,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from accounts_sync import FullSyncTask, RecordOutcome, SessionStatus, SupportsRecordAdvance
+from accounts_sync import FullSyncTask, SessionStatus
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
+from accounts_sync.ports import RecordOutcome, SupportsRecordAdvance
 from accounts_sync.testing import ScriptedSyncService, make_instances
 
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounts_sync.redaction import redact, redact_text
+from accounts_sync import redact
+from accounts_sync._redaction import redact_text
 
 MASK = "***"
 SENSITIVE_WORDS = (

@@ -12,12 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from accounts_sync import (
-    AccountsSyncActionResult,
-    Messages,
-    NotFoundError,
-    ValidationError,
-)
+from accounts_sync import AccountsSyncActionResult, Messages, NotFoundError, ValidationError
 from accounts_sync.testing import FakeInstance, ScriptedSyncService, in_memory_service
 from accounts_sync.testing.strategies import raw_sync_results
 

@@ -15,13 +15,13 @@ from accounts_sync import (
     Launcher,
     SessionStatus,
     SupportsAccountSync,
-    SupportsInstance,
     normalize_sync_result,
 )
-from accounts_sync.clock import ManualClock
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
+from accounts_sync.ports import SupportsInstance
 from accounts_sync.testing import (
     FakeInstance,
+    ManualClock,
     RecordingLauncher,
     ScriptedSyncService,
     SyncCall,

@@ -13,7 +13,7 @@ from django.db import connections, transaction
 from django.test import Client
 from inventory.models import Instance
 
-from accounts_sync import ConflictError, InlineLauncher, SessionStatus
+from accounts_sync import ConflictError, FullSyncJob, InlineLauncher, SessionStatus
 from accounts_sync.contrib.django import (
     CloseConnectionsLauncher,
     DjangoInstanceRepository,
@@ -23,7 +23,6 @@ from accounts_sync.contrib.django import (
 )
 from accounts_sync.contrib.django import launchers as django_launchers
 from accounts_sync.contrib.django.models import SyncRecord, SyncSession
-from accounts_sync.jobs import FullSyncJob
 from accounts_sync.testing import ScriptedSyncService
 
 from .state import State

@@ -20,8 +20,8 @@ from django.test import Client
 from inventory.management.commands.demo import DEMO_PASSWORD, DEMO_USER, ensure_demo_user
 
 from accounts_sync import SessionStatus, SyncCategory, SyncType
-from accounts_sync.clock import utc_now
 from accounts_sync.contrib.django import DjangoSyncSessionRepository
+from accounts_sync.ports import utc_now
 
 from .conftest import EXAMPLE
 

@@ -12,8 +12,9 @@ from django.db import connections
 from django.utils import timezone
 from inventory.models import Instance
 
-from accounts_sync import InstanceRepository, SupportsBulkSyncCount
+from accounts_sync import InstanceRepository
 from accounts_sync.contrib.django import DjangoInstanceRepository, MappedInstance
+from accounts_sync.ports import SupportsBulkSyncCount
 
 from .testapp.models import Server
 

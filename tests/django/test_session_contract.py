@@ -13,17 +13,16 @@ from accounts_sync import (
     ConflictError,
     FullSyncTask,
     Messages,
-    RecordOutcome,
     RecordStatus,
     SessionStatus,
     SyncCategory,
     SyncSessionRepository,
     SyncType,
 )
-from accounts_sync.clock import ManualClock
 from accounts_sync.contrib.django import DjangoSyncSessionRepository
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
-from accounts_sync.testing import ScriptedSyncService, make_instances
+from accounts_sync.ports import RecordOutcome
+from accounts_sync.testing import ManualClock, ScriptedSyncService, make_instances
 
 MESSAGES = Messages()
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

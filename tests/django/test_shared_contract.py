@@ -14,8 +14,8 @@ import pytest
 from inventory.models import Instance
 
 from accounts_sync import InstanceRepository, SyncSessionRepository
-from accounts_sync.clock import ManualClock
 from accounts_sync.contrib.django import DjangoInstanceRepository, DjangoSyncSessionRepository
+from accounts_sync.testing import ManualClock
 
 from ..contract.conftest import Store
 from ..contract.test_instance_repository import *  # noqa: F403

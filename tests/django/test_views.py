@@ -20,7 +20,6 @@ from accounts_sync import (
     AccountsSyncActionsService,
     InlineLauncher,
     Messages,
-    RecordOutcome,
     RecordStatus,
     SessionStatus,
     SyncCategory,
@@ -34,6 +33,7 @@ from accounts_sync.contrib.django import (
 )
 from accounts_sync.contrib.django.models import SyncSession
 from accounts_sync.contrib.http import NotAuthenticated
+from accounts_sync.ports import RecordOutcome
 from accounts_sync.testing import RecordingLauncher, ScriptedSyncService
 
 from .state import State

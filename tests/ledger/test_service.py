@@ -13,7 +13,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from accounts_sync import ManualClock, SupportsAccountSync
+from accounts_sync import SupportsAccountSync
 from accounts_sync.collectors import (
     AccountKind,
     CollectionError,
@@ -29,7 +29,7 @@ from accounts_sync.ledger import (
     LedgerTables,
     build_ledger_tables,
 )
-from accounts_sync.testing import FakeInstance
+from accounts_sync.testing import FakeInstance, ManualClock
 from tests.ledger._support import (
     INSERT,
     ORDERS,

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from accounts_sync import (
-    RecordOutcome,
-    RecordStatus,
-    SessionStatus,
-    SupportsRecordAdvance,
-    SyncCategory,
-    SyncType,
-)
+from accounts_sync import RecordStatus, SessionStatus, SyncCategory, SyncType
+from accounts_sync.ports import RecordOutcome, SupportsRecordAdvance
 from accounts_sync.sqlalchemy import SqlAlchemySyncSessionRepository
 
 

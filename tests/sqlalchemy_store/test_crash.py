@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from accounts_sync import AccountsSyncActionsService, RecordStatus, SessionStatus
-from accounts_sync.clock import ManualClock, utc_now
+from accounts_sync.ports import utc_now
 from accounts_sync.sqlalchemy import (
     SqlAlchemyInstanceRepository,
     SqlAlchemySyncSessionRepository,
@@ -20,7 +20,12 @@ from accounts_sync.sqlalchemy import (
     create_engine_for,
     instances_table,
 )
-from accounts_sync.testing import RecordingLauncher, ScriptedSyncService, make_instances
+from accounts_sync.testing import (
+    ManualClock,
+    RecordingLauncher,
+    ScriptedSyncService,
+    make_instances,
+)
 
 from . import _workers
 from .conftest import backend_url

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from accounts_sync import FullSyncTask, RecordOutcome, RecordStatus, SessionStatus
+from accounts_sync import FullSyncTask, RecordStatus, SessionStatus
+from accounts_sync.ports import RecordOutcome
 from accounts_sync.sqlalchemy import SqlAlchemyInstanceRepository, SqlAlchemySyncSessionRepository
 from accounts_sync.testing import ScriptedSyncService, make_instances
 

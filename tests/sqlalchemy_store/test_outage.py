@@ -24,7 +24,7 @@ from accounts_sync import (
     SessionStatus,
     SyncCategory,
 )
-from accounts_sync.clock import ManualClock, utc_now
+from accounts_sync.ports import utc_now
 from accounts_sync.sqlalchemy import (
     SqlAlchemyInstanceRepository,
     SqlAlchemySyncSessionRepository,
@@ -32,7 +32,7 @@ from accounts_sync.sqlalchemy import (
     create_engine_for,
     instances_table,
 )
-from accounts_sync.testing import ScriptedSyncService, make_instances
+from accounts_sync.testing import ManualClock, ScriptedSyncService, make_instances
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ and ``mysql``).
 
 from __future__ import annotations
 
-from .base import (
+from ._base import (
     Bind,
     CollectionError,
     Collector,
@@ -19,9 +19,9 @@ from .base import (
     default_registry,
     read_only_scope,
 )
-from .mysql import MySQLCollector, MySQLServer, parse_server_version
-from .postgres import PostgresCollector
-from .snapshot import (
+from ._mysql import MySQLCollector, MySQLServer, parse_server_version
+from ._postgres import PostgresCollector
+from ._snapshot import (
     PUBLIC_KEY,
     AccountKind,
     AccountSnapshot,

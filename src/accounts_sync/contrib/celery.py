@@ -1,8 +1,8 @@
 """Celery integration (SPEC §6.3): a launcher for the web side, a task for the worker side.
 
 Install with ``pip install "accounts-sync[celery]"``. The web process sends each full-sync job to
-the task named ``accounts_sync.full_sync`` with the session id as the Celery task id; the worker
-runs it through :func:`accounts_sync.jobs.run_full_sync_job`, exactly as the in-process launchers
+the task named ``accounts_sync._full_sync`` with the session id as the Celery task id; the worker
+runs it through :func:`accounts_sync._jobs.run_full_sync_job`, exactly as the in-process launchers
 do. The session row, not the broker, is the source of truth: a duplicate delivery finds the
 session no longer ``pending`` and does nothing.
 
@@ -18,10 +18,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
-from ..full_sync import FullSyncSummary
-from ..jobs import BACKGROUND_ACTION, FullSyncJob, run_full_sync_job
-from ..observability import log_event
-from ..service import AccountsSyncActionsService
+from .._full_sync import FullSyncSummary
+from .._jobs import BACKGROUND_ACTION, FullSyncJob, run_full_sync_job
+from .._observability import log_event
+from .._service import AccountsSyncActionsService
 
 __all__ = [
     "DEFAULT_TASK_NAME",
@@ -33,7 +33,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TASK_NAME = "accounts_sync.full_sync"
+DEFAULT_TASK_NAME = "accounts_sync._full_sync"
 
 ServiceFactory = Callable[[], AccountsSyncActionsService[Any]]
 
@@ -107,7 +107,7 @@ def run_full_sync_payload(
     a ``created_by`` that is not an integer) raises ``ValueError`` / ``TypeError``.
 
     A payload with a ``session_id`` claims that prepared session through
-    :func:`~accounts_sync.jobs.run_full_sync_job` (a duplicate delivery returns
+    :func:`~accounts_sync._jobs.run_full_sync_job` (a duplicate delivery returns
     ``claimed=False``). ``None``, or a payload whose ``session_id`` is ``None``, is a scheduled
     run: the task creates its own session (``scheduled_task`` unless ``manual_run`` is true)
     under the single-flight guard.

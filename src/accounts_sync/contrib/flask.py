@@ -18,8 +18,8 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from ..messages import Messages
-from ..service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
+from .._messages import Messages
+from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 from ..sqlalchemy import PendingLaunch, launch_after_commit
 from . import http
 from .http import (

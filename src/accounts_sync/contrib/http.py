@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from ..errors import AccountsSyncError, ConflictError, NotFoundError
-from ..messages import Messages
-from ..observability import log_event
-from ..service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
+from .._errors import (
+    AccountsSyncError,
+    ConflictError,
+    NotAuthenticated,
+    NotFoundError,
+    PermissionDenied,
+)
+from .._messages import Messages
+from .._observability import log_event
+from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 
 __all__ = [
     "Action",
@@ -44,18 +50,6 @@ class Action:
     SYNC_INSTANCE = "sync_instance_accounts"
     VIEW_SESSION = "view_sync_session"
     CANCEL_SESSION = "cancel_sync_session"
-
-
-class NotAuthenticated(AccountsSyncError, PermissionError):
-    """Raise from ``authorize`` when nobody is logged in (HTTP 401)."""
-
-    http_status: ClassVar[int] = 401
-
-
-class PermissionDenied(AccountsSyncError, PermissionError):
-    """Raise from ``authorize`` when the user may not do this (HTTP 403)."""
-
-    http_status: ClassVar[int] = 403
 
 
 class Authorize(Protocol[RequestT_contra]):

@@ -8,7 +8,7 @@ account with its exact diff.
 
 from __future__ import annotations
 
-from .diff import (
+from ._diff import (
     AccountChange,
     AccountDiff,
     ChangeType,
@@ -20,9 +20,9 @@ from .diff import (
     plan_changes,
     snapshot_fields,
 )
-from .messages import LedgerMessages
-from .service import DEFAULT_MAX_REMOVAL_RATIO, LedgerPlan, LedgerSyncService, describe_error
-from .tables import DEFAULT_PREFIX, LedgerTables, UTCDateTime, build_ledger_tables
+from ._messages import LedgerMessages
+from ._service import DEFAULT_MAX_REMOVAL_RATIO, LedgerPlan, LedgerSyncService, describe_error
+from ._tables import DEFAULT_PREFIX, LedgerTables, UTCDateTime, build_ledger_tables
 
 __all__ = [
     "DEFAULT_MAX_REMOVAL_RATIO",

@@ -7,12 +7,12 @@ repositories write in the host's Session and let the host commit. See ``docs/per
 
 from __future__ import annotations
 
-from .after_commit import PendingLaunch, launch_after_commit
-from .engine import DEFAULT_DEMO_URL, configure_sqlite, create_all, create_engine_for, sqlite_url
-from .instances import InstanceColumns, InstanceRow, SqlAlchemyInstanceRepository
-from .scopes import Bind, BoundSession, Scope
-from .sessions import SqlAlchemySyncSessionRepository
-from .tables import (
+from ._after_commit import PendingLaunch, launch_after_commit
+from ._engine import DEFAULT_DEMO_URL, configure_sqlite, create_all, create_engine_for, sqlite_url
+from ._instances import InstanceColumns, InstanceRow, SqlAlchemyInstanceRepository
+from ._scopes import Bind, BoundSession, Scope
+from ._sessions import SqlAlchemySyncSessionRepository
+from ._tables import (
     DEFAULT_PREFIX,
     SyncTables,
     build_instances_table,
@@ -20,7 +20,7 @@ from .tables import (
     instances_table,
     sync_tables,
 )
-from .types import UtcDateTime
+from ._types import UtcDateTime
 
 __all__ = [
     "DEFAULT_DEMO_URL",

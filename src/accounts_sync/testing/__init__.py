@@ -14,14 +14,16 @@ from typing import Any
 
 import attrs
 
-from ..jobs import FullSyncJob
-from ..launchers import InlineLauncher
+from .._clock import ManualClock
+from .._jobs import FullSyncJob
+from .._launchers import InlineLauncher
+from .._service import AccountsSyncActionsService
 from ..memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
 from ..ports import Clock, Launcher
-from ..service import AccountsSyncActionsService
 
 __all__ = [
     "FakeInstance",
+    "ManualClock",
     "RecordingLauncher",
     "ScriptedSyncService",
     "SyncCall",

@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..normalize import coerce_success
+from .._normalize import coerce_success
 
 __all__ = [
     "check_normalized",

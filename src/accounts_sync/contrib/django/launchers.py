@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from django.db import connections
 
-from ...jobs import FullSyncJob
-from ...launchers import THREAD_NAME, ThreadLauncher
+from ..._jobs import FullSyncJob
+from ..._launchers import THREAD_NAME, ThreadLauncher
 from ...ports import Launcher
 
 __all__ = ["CloseConnectionsLauncher", "DjangoThreadLauncher"]

@@ -20,12 +20,12 @@ from django.db import IntegrityError, models, router, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
-from ...clock import utc_now
-from ...enums import RecordStatus, SessionStatus, SyncCategory, SyncType
-from ...errors import ConflictError
-from ...messages import Messages
+from ..._clock import utc_now
+from ..._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from ..._errors import ConflictError
+from ..._messages import Messages
+from ..._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from ...ports import Clock
-from ...sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from .models import SyncRecord, SyncSession
 
 __all__ = ["DjangoInstanceRepository", "DjangoSyncSessionRepository", "MappedInstance"]

@@ -20,8 +20,8 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, path
 
-from ...messages import Messages
-from ...service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
+from ..._messages import Messages
+from ..._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 from ..http import (
     Action,
     Authorize,

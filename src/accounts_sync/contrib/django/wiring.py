@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._service import AccountsSyncActionsService
 from ...ports import InstanceRepository, Launcher, SupportsAccountSync, SyncSessionRepository
-from ...service import AccountsSyncActionsService
 from .launchers import DjangoThreadLauncher
 from .repositories import DjangoInstanceRepository, DjangoSyncSessionRepository
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from accounts_sync._full_sync import DEFAULT_STALE_AFTER
 from accounts_sync.contrib.django.repositories import DjangoSyncSessionRepository
-from accounts_sync.full_sync import DEFAULT_STALE_AFTER
 
 
 class Command(BaseCommand):  # type: ignore[misc]

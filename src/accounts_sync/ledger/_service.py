@@ -13,20 +13,20 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from ..clock import utc_now
-from ..collectors.base import (
+from .._clock import utc_now
+from .._observability import log_event
+from .._redaction import clean, redact_text
+from ..collectors._base import (
     Bind,
     CollectionError,
     CollectorRegistry,
     UnsupportedDatabaseError,
 )
-from ..collectors.snapshot import PUBLIC_KEY, AccountKind, AccountSnapshot, ServerSnapshot
-from ..observability import log_event
+from ..collectors._snapshot import PUBLIC_KEY, AccountKind, AccountSnapshot, ServerSnapshot
 from ..ports import Clock, SupportsInstance
-from ..redaction import clean, redact_text
-from .diff import AccountChange, ChangeType, plan_changes
-from .messages import LedgerMessages
-from .tables import LedgerTables, build_ledger_tables
+from ._diff import AccountChange, ChangeType, plan_changes
+from ._messages import LedgerMessages
+from ._tables import LedgerTables, build_ledger_tables
 
 __all__ = ["DEFAULT_MAX_REMOVAL_RATIO", "LedgerPlan", "LedgerSyncService", "describe_error"]
 

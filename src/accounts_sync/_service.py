@@ -9,14 +9,15 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .enums import SessionStatus, SyncCategory, SyncType
-from .errors import ConflictError, NotFoundError, ValidationError
-from .full_sync import DEFAULT_STALE_AFTER, FullSyncTask
-from .jobs import FullSyncJob, run_full_sync_job
-from .launchers import ThreadLauncher
-from .messages import Messages
-from .normalize import normalize_sync_result
-from .observability import log_event
+from ._enums import SessionStatus, SyncCategory, SyncType
+from ._errors import ConflictError, NotFoundError, ValidationError
+from ._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
+from ._jobs import FullSyncJob, run_full_sync_job
+from ._launchers import ThreadLauncher
+from ._messages import Messages
+from ._normalize import normalize_sync_result
+from ._observability import log_event
+from ._redaction import clean, describe_error
 from .ports import (
     InstanceRepository,
     Launcher,
@@ -25,7 +26,6 @@ from .ports import (
     SyncSessionRepository,
     SyncTask,
 )
-from .redaction import clean, describe_error
 
 __all__ = [
     "AccountsSyncActionResult",

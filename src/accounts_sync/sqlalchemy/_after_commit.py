@@ -8,13 +8,13 @@ import attrs
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
-from accounts_sync.service import (
+from accounts_sync._service import (
     AccountsSyncActionsService,
     AccountsSyncBackgroundLaunchResult,
     AccountsSyncBackgroundPreparedSession,
 )
 
-from .scopes import BoundSession
+from ._scopes import BoundSession
 
 __all__ = ["PendingLaunch", "launch_after_commit"]
 

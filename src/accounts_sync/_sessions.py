@@ -9,9 +9,9 @@ from typing import Any
 import attrs
 from typing_extensions import Self
 
-from .enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 
-__all__ = ["RecordOutcome", "SyncRecordInfo", "SyncSessionInfo"]
+__all__ = ["FullSyncJob", "RecordOutcome", "SyncRecordInfo", "SyncSessionInfo"]
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -150,6 +150,31 @@ class RecordOutcome:
     def __attrs_post_init__(self) -> None:
         if self.status not in (RecordStatus.COMPLETED, RecordStatus.FAILED):
             raise ValueError(f"a record outcome is completed or failed, not {self.status}")
+
+
+@attrs.frozen(kw_only=True)
+class FullSyncJob:
+    """Plain, serialisable description of one background full sync."""
+
+    session_id: str
+    created_by: int | None = None
+    manual_run: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "created_by": self.created_by,
+            "manual_run": self.manual_run,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FullSyncJob:
+        created_by = data.get("created_by")
+        return cls(
+            session_id=str(data["session_id"]),
+            created_by=None if created_by is None else int(created_by),
+            manual_run=bool(data.get("manual_run", True)),
+        )
 
 
 def _iso(value: dt.datetime | None) -> str | None:

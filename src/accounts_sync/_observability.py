@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .redaction import clean, error_text
+from ._redaction import clean, error_text
 
 __all__ = ["log_event"]
 

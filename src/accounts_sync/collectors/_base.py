@@ -10,8 +10,8 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 from sqlalchemy import Connection, Engine
 
-from ..errors import AccountsSyncError
-from .snapshot import ServerSnapshot
+from .._errors import CollectionError, UnsupportedDatabaseError
+from ._snapshot import ServerSnapshot
 
 __all__ = [
     "Bind",
@@ -30,21 +30,6 @@ Bind = Connection | Engine
 
 NameFilter = Callable[[str], bool]
 """A predicate on account names: True keeps the account."""
-
-
-class CollectionError(AccountsSyncError):
-    """The server could not be read completely (missing catalogue privileges, a timeout…).
-
-    A collector raises it rather than return part of the accounts.
-    """
-
-
-class UnsupportedDatabaseError(AccountsSyncError, LookupError):
-    """No collector is registered for the instance's ``db_type``."""
-
-    def __init__(self, db_type: str) -> None:
-        super().__init__(f"unsupported db_type: {db_type}", extra={"db_type": db_type})
-        self.db_type = db_type
 
 
 @runtime_checkable
@@ -148,8 +133,8 @@ class CollectorRegistry:
     @classmethod
     def with_defaults(cls) -> CollectorRegistry:
         """A new registry with the PostgreSQL and MySQL/MariaDB collectors (default options)."""
-        from .mysql import MySQLCollector
-        from .postgres import PostgresCollector
+        from ._mysql import MySQLCollector
+        from ._postgres import PostgresCollector
 
         postgres, mysql = PostgresCollector(), MySQLCollector()
         return cls({"postgresql": postgres, "postgres": postgres, "mysql": mysql, "mariadb": mysql})

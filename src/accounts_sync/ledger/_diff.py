@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from ..collectors.snapshot import (
+from ..collectors._snapshot import (
     AccountKind,
     AccountSnapshot,
     Membership,

@@ -15,11 +15,13 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .enums import RecordStatus, SessionStatus, SyncCategory, SyncType
-from .errors import ConflictError, ValidationError
-from .messages import Messages
-from .normalize import normalize_sync_result
-from .observability import log_event
+from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from ._errors import ConflictError, ValidationError
+from ._messages import Messages
+from ._normalize import normalize_sync_result
+from ._observability import log_event
+from ._redaction import clean, describe_error
+from ._sessions import RecordOutcome, SyncSessionInfo
 from .ports import (
     InstanceRepository,
     SupportsAccountSync,
@@ -28,8 +30,6 @@ from .ports import (
     SupportsRecordAdvance,
     SyncSessionRepository,
 )
-from .redaction import clean, describe_error
-from .sessions import RecordOutcome, SyncSessionInfo
 
 __all__ = ["DEFAULT_STALE_AFTER", "FullSyncSummary", "FullSyncTask"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .messages import Messages
+from ._messages import Messages
 
 __all__ = ["coerce_success", "normalize_sync_result"]
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
-from .tables import SyncTables, sync_tables
+from ._tables import SyncTables, sync_tables
 
 __all__ = [
     "DEFAULT_DEMO_URL",

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from .base import Bind, NameFilter, positive, read_only_scope
-from .snapshot import AccountKind, AccountSnapshot, Membership, Privilege, ServerSnapshot, _names
+from ._base import Bind, NameFilter, positive, read_only_scope
+from ._snapshot import AccountKind, AccountSnapshot, Membership, Privilege, ServerSnapshot, _names
 
 __all__ = ["PostgresCollector"]
 

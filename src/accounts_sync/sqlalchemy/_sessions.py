@@ -11,15 +11,15 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from accounts_sync.clock import utc_now
-from accounts_sync.enums import RecordStatus, SessionStatus, SyncCategory, SyncType
-from accounts_sync.errors import ConflictError
-from accounts_sync.messages import Messages
+from accounts_sync._clock import utc_now
+from accounts_sync._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
+from accounts_sync._errors import ConflictError
+from accounts_sync._messages import Messages
+from accounts_sync._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from accounts_sync.ports import Clock
-from accounts_sync.sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 
-from .scopes import Bind, BoundSession, Scope, as_scope, bound_scope
-from .tables import SyncTables, sync_tables
+from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
+from ._tables import SyncTables, sync_tables
 
 __all__ = ["SqlAlchemySyncSessionRepository"]
 

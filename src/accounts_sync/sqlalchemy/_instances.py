@@ -11,8 +11,8 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from .scopes import Bind, BoundSession, Scope, as_scope, bound_scope
-from .tables import instances_table
+from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
+from ._tables import instances_table
 
 __all__ = ["InstanceColumns", "InstanceRow", "SqlAlchemyInstanceRepository"]
 

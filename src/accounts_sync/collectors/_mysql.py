@@ -19,8 +19,8 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from .base import Bind, CollectionError, NameFilter, positive, read_only_scope
-from .snapshot import AccountKind, AccountSnapshot, Membership, Privilege, ServerSnapshot
+from ._base import Bind, CollectionError, NameFilter, positive, read_only_scope
+from ._snapshot import AccountKind, AccountSnapshot, Membership, Privilege, ServerSnapshot
 
 __all__ = ["MySQLCollector", "MySQLServer", "parse_server_version"]
 

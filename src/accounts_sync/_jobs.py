@@ -3,47 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
-import attrs
-
-from .enums import SessionStatus
-from .messages import Messages
-from .observability import log_event
+from ._enums import SessionStatus
+from ._messages import Messages
+from ._observability import log_event
+from ._redaction import describe_error
+from ._sessions import FullSyncJob
 from .ports import SyncSessionRepository, SyncTask
-from .redaction import describe_error
 
 __all__ = ["FullSyncJob", "run_full_sync_job"]
 
 logger = logging.getLogger(__name__)
 
 BACKGROUND_ACTION = "sync_all_accounts_background"
-
-
-@attrs.frozen(kw_only=True)
-class FullSyncJob:
-    """Plain, serialisable description of one background full sync."""
-
-    session_id: str
-    created_by: int | None = None
-    manual_run: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "created_by": self.created_by,
-            "manual_run": self.manual_run,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FullSyncJob:
-        created_by = data.get("created_by")
-        return cls(
-            session_id=str(data["session_id"]),
-            created_by=None if created_by is None else int(created_by),
-            manual_run=bool(data.get("manual_run", True)),
-        )
 
 
 def run_full_sync_job(

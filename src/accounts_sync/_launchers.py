@@ -6,7 +6,7 @@ import concurrent.futures
 import threading
 from collections.abc import Callable
 
-from .jobs import FullSyncJob
+from ._jobs import FullSyncJob
 
 __all__ = ["ExecutorLauncher", "InlineLauncher", "ThreadLauncher"]
 

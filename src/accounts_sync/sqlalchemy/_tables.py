@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 import sqlalchemy as sa
 
-from .types import UtcDateTime
+from ._types import UtcDateTime
 
 __all__ = [
     "DEFAULT_PREFIX",
