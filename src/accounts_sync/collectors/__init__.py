@@ -12,15 +12,14 @@ from ._base import (
     Bind,
     CollectionError,
     Collector,
-    CollectorRegistry,
     NameFilter,
     StaticCollector,
     UnsupportedDatabaseError,
-    default_registry,
     read_only_scope,
 )
 from ._mysql import MySQLCollector, MySQLServer, parse_server_version
 from ._postgres import PostgresCollector
+from ._registry import CollectorRegistry, default_registry
 from ._snapshot import (
     PUBLIC_KEY,
     AccountKind,

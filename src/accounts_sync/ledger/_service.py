@@ -16,12 +16,8 @@ from sqlalchemy import Connection, Engine
 from .._clock import utc_now
 from .._observability import log_event
 from .._redaction import clean, redact_text
-from ..collectors._base import (
-    Bind,
-    CollectionError,
-    CollectorRegistry,
-    UnsupportedDatabaseError,
-)
+from ..collectors._base import Bind, CollectionError, UnsupportedDatabaseError
+from ..collectors._registry import CollectorRegistry
 from ..collectors._snapshot import PUBLIC_KEY, AccountKind, AccountSnapshot, ServerSnapshot
 from ..ports import Clock, SupportsInstance
 from ._diff import AccountChange, ChangeType, plan_changes
