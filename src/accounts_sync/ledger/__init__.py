@@ -3,7 +3,7 @@
 ``LedgerSyncService`` is a ready ``SupportsAccountSync``: it collects an instance with a
 collector from ``accounts_sync.collectors``, diffs the result against the ledger tables and
 applies the diff in one transaction, logging each added, modified, removed or reactivated
-account with its exact diff.
+account with its exact diff. ``LedgerReader`` reads the accounts and the change log back.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ._diff import (
     snapshot_fields,
 )
 from ._messages import LedgerMessages
+from ._reader import LedgerAccount, LedgerChangeEntry, LedgerReader
 from ._service import DEFAULT_MAX_REMOVAL_RATIO, LedgerPlan, LedgerSyncService, describe_error
 from ._tables import DEFAULT_PREFIX, LedgerTables, UTCDateTime, build_ledger_tables
 
@@ -32,8 +33,11 @@ __all__ = [
     "ChangeType",
     "FieldChange",
     "FieldValue",
+    "LedgerAccount",
+    "LedgerChangeEntry",
     "LedgerMessages",
     "LedgerPlan",
+    "LedgerReader",
     "LedgerSyncService",
     "LedgerTables",
     "UTCDateTime",

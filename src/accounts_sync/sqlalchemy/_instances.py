@@ -233,6 +233,53 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         """Active instances ordered by name, then id (in the name column's collation)."""
         return self._fetch(self._map.active(), self._map.name, self._map.id)
 
+    def list_all(self) -> list[InstanceT]:
+        """Every instance not deleted, enabled or not, in id order."""
+        return self._fetch(self._map.not_deleted(), self._map.id)
+
+    def find(self, ref: str) -> list[InstanceT]:
+        """The instances (not deleted) whose id is ``ref`` when it is all digits, else whose name
+        is exactly ``ref``; surrounding whitespace is ignored. Several when a name is shared."""
+        ref = ref.strip()
+        m = self._map
+        condition = m.id == int(ref) if ref.isdigit() else m.name == ref
+        return self._fetch(sa.and_(condition, m.not_deleted()), m.id)
+
+    def add(self, *, name: str, db_type: str, host: str) -> int:
+        """Insert an enabled instance with a database-assigned id; return that id."""
+        m = self._map
+        values: dict[str, Any] = {_key(m.name): name, _key(m.db_type): db_type, _key(m.host): host}
+        if m.is_active is not None:
+            values[_key(m.is_active)] = True
+        if m.sync_count is not None:
+            values[_key(m.sync_count)] = 0
+        with self._scope.write() as conn:
+            (new_id,) = conn.execute(sa.insert(m.table).values(values)).inserted_primary_key or (
+                None,
+            )
+        if new_id is None:
+            raise RuntimeError("the database returned no id for the new instance")
+        return int(new_id)
+
+    def set_active(self, instance_id: int, active: bool) -> bool:
+        """Enable or disable an instance (not deleted); False when there is no such instance.
+
+        Raises ``TypeError`` when the mapping has no ``is_active`` column.
+        """
+        m = self._map
+        if m.is_active is None:
+            raise TypeError("the instances have no is_active column to set")
+        update = sa.update(m.table).where(m.id == instance_id, m.not_deleted())
+        with self._scope.write() as conn:
+            return conn.execute(update.values({_key(m.is_active): active})).rowcount > 0
+
+    def delete_after(self, instance_id: int) -> int:
+        """Delete (for good, not soft) every instance whose id is above ``instance_id``; return
+        how many. For fleets rebuilt by ids ``1..n``, such as the CLI's simulated one."""
+        m = self._map
+        with self._scope.write() as conn:
+            return int(conn.execute(sa.delete(m.table).where(m.id > instance_id)).rowcount)
+
     def increment_sync_count(self, instance_id: int) -> None:
         self.increment_sync_counts([instance_id])
 
