@@ -12,15 +12,9 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from accounts_sync.cli import main, open_store
-from accounts_sync.cli_ledger import (
-    LEDGER_TABLES,
-    diff_summary,
-    driver_url,
-    dsn_variables,
-    resolve_dsn,
-)
+from accounts_sync.cli import LEDGER_TABLES, diff_summary, main, open_store
 from accounts_sync.collectors import canonical_json
+from accounts_sync.collectors.dsn import driver_url, dsn_variables, resolve_dsn
 from accounts_sync.sqlalchemy import InstanceRow, sqlite_url
 from tests.collectors._servers import MyAdmin, PgAdmin, my_ident, my_string, pg_ident
 from tests.ledger._support import dump

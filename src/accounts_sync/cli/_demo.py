@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from .ports import SupportsInstance
+from ..ports import SupportsInstance
 
 __all__ = ["DemoOptions", "SimulatedSyncService", "demo_instance_names"]
 

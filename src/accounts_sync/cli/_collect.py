@@ -1,0 +1,58 @@
+"""``collect``: a live server's accounts, printed, nothing stored."""
+
+from __future__ import annotations
+
+import argparse
+
+import sqlalchemy as sa
+
+from .._errors import AccountsSyncError
+from ..collectors.dsn import driver_url, engine_family
+from ..ledger import describe_error
+from ._connect import collectors, server_engine
+from ._options import Commands, include_option
+from ._render import print_snapshot
+from ._terminal import Terminal
+
+__all__ = ["add_collect_command"]
+
+
+def add_collect_command(commands: Commands) -> None:
+    """Register ``collect``."""
+    collect = commands.add_parser(
+        "collect",
+        help="print a live server's accounts (no ledger)",
+        description="Collect a server's accounts and print them; nothing is stored.",
+    )
+    collect.add_argument("url", metavar="URL", help="e.g. postgresql://user:password@host/db")
+    collect.add_argument("--json", action="store_true", help="the snapshot as canonical JSON")
+    include_option(collect)
+    collect.set_defaults(handler=_collect, quiet=True)
+
+
+def _collect(args: argparse.Namespace, term: Terminal) -> int:
+    url = driver_url(args.url, source="URL")
+    backend = url.get_backend_name()
+    if engine_family(backend) is None:
+        raise ValueError(f"URL must be a PostgreSQL or MySQL/MariaDB URL, not {backend}")
+    collector = collectors(args.include).require(backend)
+    shown = url.render_as_string(hide_password=True)
+    try:
+        engine = server_engine(url)
+    except (ImportError, sa.exc.NoSuchModuleError):
+        raise ValueError(f"no installed driver for {url.drivername}") from None
+    try:
+        snapshot = collector.collect(engine)
+    except (sa.exc.SQLAlchemyError, AccountsSyncError) as error:
+        term.error(f"cannot collect {shown}: {describe_error(error)}")
+        return 1
+    finally:
+        engine.dispose()
+    if not snapshot.complete:
+        term.error(f"cannot collect {shown}: the collection was incomplete")
+        return 1
+    if args.json:
+        term.out(snapshot.canonical_json)
+    else:
+        print_snapshot(term, snapshot)
+    return 0

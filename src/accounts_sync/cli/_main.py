@@ -1,0 +1,73 @@
+"""The parser and the dispatch: one handler per command, errors as one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+
+from .._errors import ConflictError
+from ..ledger import describe_error
+from ._collect import add_collect_command
+from ._instances import add_instance_commands
+from ._ledger import add_ledger_commands
+from ._sessions import INTERRUPTED, add_session_commands
+from ._terminal import CliParser, Terminal
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace, Terminal], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    term = Terminal.for_command(arguments)
+    parser = _parser(term)
+    args = parser.parse_args(arguments)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    if getattr(args, "quiet", False):
+        _quiet_library_logs()
+    try:
+        return handler(args, term)
+    except (ValueError, LookupError) as error:
+        term.error(error)
+        return 2
+    except KeyboardInterrupt:
+        term.err(f"accounts-sync: {INTERRUPTED}")
+        return 130
+    except ConflictError as error:
+        term.err(f"accounts-sync: {error} (session {error.extra.get('session_id')})")
+        return 3
+    except sa.exc.SQLAlchemyError as error:
+        # An unreachable or unusable --database: one redacted line, not a traceback.
+        term.err(f"accounts-sync: database error: {describe_error(error)}")
+        return 2
+
+
+def _parser(term: Terminal) -> argparse.ArgumentParser:
+    parser = CliParser.on(term)(
+        prog="accounts-sync",
+        description="Orchestrate database-account synchronisation (accounts_sync).",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    add_session_commands(commands)
+    add_instance_commands(commands)
+    add_ledger_commands(commands)
+    add_collect_command(commands)
+    return parser
+
+
+def _quiet_library_logs() -> None:
+    # Unconfigured, the library's structured events reach logging's last-resort handler as bare
+    # event names; the commands on real servers print their own one-line messages instead.
+    # A host's config wins.
+    library = logging.getLogger("accounts_sync")
+    if not logging.getLogger().handlers and not library.handlers:
+        library.addHandler(logging.NullHandler())

@@ -1,0 +1,219 @@
+"""``demo``, ``sessions list``/``show`` and ``reap``, and the live progress of a session."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+
+from .._enums import SessionStatus
+from .._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
+from .._launchers import ThreadLauncher
+from .._messages import Messages
+from .._service import AccountsSyncActionsService
+from .._sessions import SyncSessionInfo
+from ..ports import SyncSessionRepository
+from ..sqlalchemy import InstanceRow
+from ._demo import DemoOptions, SimulatedSyncService, demo_instance_names
+from ._options import Commands, database_option
+from ._render import progress_line, session_rows, summary_lines
+from ._store import open_store
+from ._terminal import Terminal
+
+__all__ = ["INTERRUPTED", "add_session_commands", "print_summary", "watch"]
+
+INTERRUPTED = "interrupted (Ctrl-C)"
+# The demo's own sessions: a killed demo must not block the next one for long.
+DEMO_HEARTBEAT_SECONDS = 2.0
+DEMO_STALE_AFTER = dt.timedelta(seconds=30)
+
+
+def add_session_commands(commands: Commands) -> None:
+    """Register ``demo``, ``sessions`` and ``reap``."""
+    _add_demo(commands)
+    sessions = commands.add_parser("sessions", help="list sync sessions or show one")
+    actions = sessions.add_subparsers(title="actions", metavar="ACTION")
+    listing = actions.add_parser("list", help="the most recent sessions, newest first")
+    database_option(listing)
+    listing.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")
+    listing.set_defaults(handler=_sessions_list)
+    show = actions.add_parser("show", help="one session: counters, progress, failed records")
+    database_option(show)
+    show.add_argument("session_id", metavar="ID")
+    show.set_defaults(handler=_sessions_show)
+    reap = commands.add_parser(
+        "reap",
+        help="fail sessions whose worker died (no heartbeat for --stale-after minutes)",
+        description="Mark stale pending/running sessions failed, with their unfinished records.",
+    )
+    database_option(reap)
+    reap.add_argument(
+        "--stale-after",
+        type=float,
+        default=DEFAULT_STALE_AFTER.total_seconds() / 60,
+        metavar="MINUTES",
+        help="minutes without a heartbeat after which a session is stale (default: %(default)s)",
+    )
+    reap.set_defaults(handler=_reap)
+
+
+def _add_demo(commands: Commands) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run a background full sync of a simulated fleet and print the summary",
+        description=(
+            "Run a full background sync of simulated instances with latency, a few failures "
+            "and one timeout, show live progress, then print the session summary and the "
+            "failed instances. The simulated instances replace the rows of the ready "
+            "instances table of --database."
+        ),
+    )
+    defaults = DemoOptions()
+    database_option(demo)
+    for flag, kind, default, metavar, text in (
+        ("--instances", int, defaults.instances, "N", "number of simulated instances"),
+        (
+            "--latency",
+            float,
+            defaults.latency_ms,
+            "MS",
+            "mean simulated sync latency in milliseconds",
+        ),
+        (
+            "--failure-rate",
+            float,
+            defaults.failure_rate,
+            "RATE",
+            "share of instances that fail, 0-1",
+        ),
+        ("--workers", int, defaults.workers, "N", "instances synced at once"),
+        ("--timeout", float, defaults.timeout, "SECONDS", "per-instance timeout in seconds"),
+        ("--seed", int, defaults.seed, None, "random seed of the simulation"),
+    ):
+        demo.add_argument(
+            flag, type=kind, default=default, metavar=metavar, help=f"{text} (default: %(default)s)"
+        )
+    demo.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace, term: Terminal) -> int:
+    options = DemoOptions(
+        instances=args.instances,
+        latency_ms=args.latency,
+        failure_rate=args.failure_rate,
+        workers=args.workers,
+        timeout=args.timeout,
+        seed=args.seed,
+    )
+    store = open_store(args.database)
+    store.instances.delete_after(options.instances)
+    store.instances.upsert(
+        InstanceRow(id=index, name=name, db_type=db_type, host=host)
+        for index, (name, db_type, host) in enumerate(demo_instance_names(options.instances), 1)
+    )
+    sync_service = SimulatedSyncService(options)
+    task = FullSyncTask(
+        instances=store.instances,
+        sessions=store.sessions,
+        sync_service=sync_service,
+        max_workers=options.workers,
+        instance_timeout=options.timeout,
+        heartbeat_interval=DEMO_HEARTBEAT_SECONDS,
+        stale_after=DEMO_STALE_AFTER,
+    )
+    service = AccountsSyncActionsService(
+        sync_service=sync_service,
+        instances=store.instances,
+        sessions=store.sessions,
+        sync_task=task,
+        launcher=ThreadLauncher(),
+        stale_after=DEMO_STALE_AFTER,
+    )
+    prepared = service.prepare_background_full_sync(created_by=None)
+    launched = service.launch_background_full_sync(created_by=None, prepared=prepared)
+    term.out(
+        f"session {launched.session_id}: {launched.active_instance_count} instances, "
+        f"{options.workers} workers, database {store.engine.url.render_as_string()}"
+    )
+    final = watch(store.sessions, launched.session_id, term=term, cancel_on_interrupt=True)
+    print_summary(term, store.sessions, final)
+    store.engine.dispose()
+    return 0 if final.finished_instances == final.total_instances else 1
+
+
+def _sessions_list(args: argparse.Namespace, term: Terminal) -> int:
+    rows = open_store(args.database).sessions.list_sessions(limit=args.limit)
+    term.out(*session_rows(rows) if rows else ["no sessions"])
+    return 0
+
+
+def _sessions_show(args: argparse.Namespace, term: Terminal) -> int:
+    store = open_store(args.database)
+    info = store.sessions.get_session(args.session_id)
+    if info is None:
+        raise LookupError(f"{Messages().session_not_found}: {args.session_id}")
+    print_summary(term, store.sessions, info)
+    return 0
+
+
+def _reap(args: argparse.Namespace, term: Terminal) -> int:
+    if args.stale_after < 0:
+        raise ValueError("--stale-after must be >= 0")
+    store = open_store(args.database)
+    reaped = store.sessions.reap_stale(stale_after=dt.timedelta(minutes=args.stale_after))
+    term.out(*(f"reaped {session_id}" for session_id in reaped))
+    term.out(f"{len(reaped)} stale session(s) reaped")
+    return 0
+
+
+def print_summary(term: Terminal, sessions: SyncSessionRepository, info: SyncSessionInfo) -> None:
+    """Print a session's counters, progress and failed records on stdout."""
+    term.out(*summary_lines(info, sessions.list_records(info.session_id)))
+
+
+def watch(
+    sessions: SyncSessionRepository,
+    session_id: str,
+    *,
+    term: Terminal,
+    interval: float = 0.1,
+    cancel_on_interrupt: bool = False,
+) -> SyncSessionInfo:
+    """Render progress on stderr until the session is terminal; return its final state.
+
+    With ``cancel_on_interrupt`` (the session runs in this process, whose daemon threads die
+    with it), Ctrl-C cancels the session before re-raising, so it does not block the next run.
+    """
+    try:
+        return _watch(sessions, session_id, term=term, interval=interval)
+    except KeyboardInterrupt:
+        if cancel_on_interrupt:
+            sessions.finish_session(
+                session_id, status=SessionStatus.CANCELLED, error_message=INTERRUPTED
+            )
+        raise
+
+
+def _watch(
+    sessions: SyncSessionRepository, session_id: str, *, term: Terminal, interval: float
+) -> SyncSessionInfo:
+    out = term.stderr
+    live = out.isatty()
+    last_shown = -1
+    while True:
+        info = sessions.get_session(session_id)
+        if info is None:
+            raise LookupError(f"session {session_id} does not exist")
+        step = int(info.progress // 25)
+        if live:
+            # The one control character the CLI writes itself: redraw the line in place.
+            out.write("\r")
+            term.write(out, [progress_line(info)], end="")
+        elif step != last_shown or info.is_terminal:
+            term.write(out, [progress_line(info)])
+            last_shown = step
+        if info.is_terminal:
+            if live:
+                out.write("\n")
+            return info
+        time.sleep(interval)

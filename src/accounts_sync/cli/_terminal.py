@@ -1,0 +1,175 @@
+"""The one way out to the terminal: every line is escaped, redacted and stripped of known secrets.
+
+A role or instance name is data from a server or a user: its control characters (ESC, CR, BEL,
+other C0/C1, newlines, bidirectional overrides) are shown as escapes, so it can neither colour
+the screen nor forge a line. Passwords in URLs are masked by ``redact_text``, and so is every
+password the command line or the DSN variables hold, in whatever form it appears.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import ClassVar, NoReturn, Protocol, TextIO
+
+import sqlalchemy as sa
+
+from .._redaction import MASK, is_sensitive_key, redact_text
+from ..collectors.dsn import DSN_ENV_PREFIX
+
+__all__ = [
+    "DATABASE_ENV",
+    "CliParser",
+    "Terminal",
+    "Writable",
+    "escape_controls",
+    "secrets_in",
+]
+
+DATABASE_ENV = "ACCOUNTS_SYNC_DATABASE_URL"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Valid JSON escapes too, so ``collect --json`` stays parseable.
+_KEY_VALUE = re.compile(r"(?P<key>[A-Za-z_][\w.-]*)=(?P<value>[^\s&;]+)")
+_URL_PASSWORD = re.compile(r"://[^\s:/@]*:(?P<value>[^\s/]+)@")
+# Shorter values would mask ordinary text everywhere; redact_text still covers them in URLs.
+_MIN_SECRET = 4
+
+
+class Writable(Protocol):
+    """Where lines go: a text stream, or anything with its ``write``."""
+
+    def write(self, text: str, /) -> object: ...
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character shown as ``\\n``, ``\\r``, ``\\t`` or ``\\u001b``."""
+    return _CONTROL.sub(lambda m: _SHORT.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
+
+
+def secrets_in(values: Iterable[str]) -> frozenset[str]:
+    """The passwords in ``values``: of URLs (``u:p@``, ``?password=``) and ``key=value`` DSNs."""
+    found: set[str] = set()
+    for value in values:
+        found.update(m.group("value") for m in _URL_PASSWORD.finditer(value))
+        found.update(
+            m.group("value") for m in _KEY_VALUE.finditer(value) if is_sensitive_key(m.group("key"))
+        )
+        try:
+            password = sa.make_url(value.strip()).password
+        except (sa.exc.ArgumentError, ValueError):
+            continue
+        if password:
+            found.add(str(password))
+    return frozenset(secret for secret in found if len(secret) >= _MIN_SECRET)
+
+
+def _environment_secrets(environ: Mapping[str, str]) -> frozenset[str]:
+    return secrets_in(
+        value
+        for name, value in environ.items()
+        if name == DATABASE_ENV or name.startswith(DSN_ENV_PREFIX)
+    )
+
+
+class Terminal:
+    """stdout and stderr of one command run, through :meth:`clean`."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first: a secret that contains another is masked whole.
+        self._secrets = sorted(set(secrets), key=len, reverse=True)
+
+    @classmethod
+    def for_command(cls, argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Terminal:
+        """A terminal that masks the passwords of ``argv`` and of the CLI's variables."""
+        environ = os.environ if environ is None else environ
+        return cls(secrets_in(argv) | _environment_secrets(environ))
+
+    def clean(self, text: object) -> str:
+        """One line, safe to print: escaped, then redacted, then known secrets masked."""
+        line = redact_text(escape_controls(str(text)))
+        for secret in self._secrets:
+            line = line.replace(secret, MASK)
+        return line
+
+    @property
+    def stdout(self) -> TextIO:
+        return sys.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        return sys.stderr
+
+    def out(self, *lines: object) -> None:
+        """Print each of ``lines`` on stdout."""
+        self.write(self.stdout, lines)
+
+    def err(self, *lines: object) -> None:
+        """Print each of ``lines`` on stderr."""
+        self.write(self.stderr, lines)
+
+    def error(self, text: object) -> None:
+        """The CLI's one-line error on stderr."""
+        self.err(f"accounts-sync: error: {text}")
+
+    def write(self, stream: Writable, lines: Iterable[object], *, end: str = "\n") -> None:
+        for line in lines:
+            stream.write(self.clean(line) + end)
+        flush = getattr(stream, "flush", None)
+        if flush is not None:
+            flush()
+
+    def block(self, stream: Writable, text: str) -> None:
+        """Print a multi-line text (help, usage) line by line."""
+        self.write(stream, text.splitlines())
+
+    def table(
+        self, headers: Sequence[str], rows: Iterable[Sequence[object]], *, right: Sequence[int] = ()
+    ) -> None:
+        """Print ``rows`` under ``headers`` in aligned columns; ``right`` columns right-aligned."""
+        cells = [[self.clean(cell) for cell in row] for row in rows]
+        widths = [
+            max([len(header)] + [len(row[i]) for row in cells]) for i, header in enumerate(headers)
+        ]
+
+        def line(values: Sequence[str]) -> str:
+            padded = [
+                value.rjust(widths[i]) if i in right else value.ljust(widths[i])
+                for i, value in enumerate(values)
+            ]
+            return "  ".join(padded).rstrip()
+
+        self.out(line(headers), *(line(row) for row in cells))
+
+
+class CliParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage, help and errors go through a ``Terminal``.
+
+    So an error that echoes an argument, or a help text that shows the default
+    ``--database``, never prints a password. Sub-parsers inherit the class, hence the terminal.
+    """
+
+    terminal: ClassVar[Terminal] = Terminal()
+
+    @classmethod
+    def on(cls, terminal: Terminal) -> type[CliParser]:
+        """This class bound to ``terminal``."""
+        return type(cls.__name__, (cls,), {"terminal": terminal})
+
+    def print_usage(self, file: Writable | None = None) -> None:
+        self.terminal.block(file or self.terminal.stdout, self.format_usage())
+
+    def print_help(self, file: Writable | None = None) -> None:
+        self.terminal.block(file or self.terminal.stdout, self.format_help())
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self.terminal.block(self.terminal.stderr, message)
+        sys.exit(status)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(self.terminal.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
