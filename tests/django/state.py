@@ -14,6 +14,7 @@ class State:
     def __init__(self) -> None:
         self.current: AccountsSyncActionsService[Any] | None = None
         self.hook: Any = permission_authorize()
+        self.notes: list[str] = []
 
     def service(self) -> AccountsSyncActionsService[Any]:
         assert self.current is not None, "the test did not install a service"
@@ -26,6 +27,7 @@ class State:
     def reset(self) -> None:
         self.current = None
         self.hook = permission_authorize()
+        self.notes = []
 
 
 STATE = State()

@@ -322,11 +322,51 @@ def test_a_launch_failing_after_commit_marks_the_session_failed(
     launcher.fail_with = RuntimeError("no threads left")
     state.current = build_service(sync_service=sync_service, instances=Instance, launcher=launcher)
     client.force_login(operator)
-    response = client.post(SYNC_ALL)  # robust on_commit: the failure does not escape
-    assert response.status_code == 200
-    session = SyncSession.objects.get(session_id=body(response)["data"]["session_id"])
+    response = client.post(SYNC_ALL)  # the view's own commit runs the launch: it can answer
+    assert response.status_code == 500
+    assert body(response) == {
+        "success": False,
+        "error": True,
+        "message_code": "INTERNAL_ERROR",
+        "message": MESSAGES.internal_error,
+    }
+    assert b"no threads left" not in response.content
+    (session,) = SyncSession.objects.all()
     assert session.status == "failed" and session.lock_key is None
     assert session.error_message == "RuntimeError: no threads left"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("atomic_requests")
+def test_atomic_requests_a_launch_failing_after_the_response_still_fails_the_session(
+    client: Client,
+    operator: Any,
+    state: State,
+    sync_service: ScriptedSyncService,
+    launcher: RecordingLauncher,
+) -> None:
+    """Under ``ATOMIC_REQUESTS`` the launch runs at the request's commit, after the view has
+    answered: the client gets 200, and the session endpoint shows the failure."""
+    Instance.objects.create(name="db", db_type="mysql", host="h")
+    launcher.fail_with = RuntimeError("no threads left")
+    state.current = build_service(sync_service=sync_service, instances=Instance, launcher=launcher)
+    client.force_login(operator)
+    response = client.post(SYNC_ALL)
+    assert response.status_code == 200
+    session_id = body(response)["data"]["session_id"]
+    session = SyncSession.objects.get(session_id=session_id)
+    assert session.status == "failed" and session.lock_key is None
+    assert session.error_message == "RuntimeError: no threads left"
+    detail = body(client.get(session_url(session_id)))["data"]["session"]
+    assert detail["status"] == "failed"
+    # The failed launch does not disturb the host's other on-commit callbacks.
+    launcher.fail_with = RuntimeError("still no threads")
+    response = client.post("/host/sync-then-note")
+    assert response.status_code == 200
+    assert state.notes == ["host view committed"]
+    assert SyncSession.objects.get(session_id=body(response)["data"]["session_id"]).status == (
+        "failed"
+    )
 
 
 # -- POST instances/<id>/actions/sync-accounts -----------------------------------------------

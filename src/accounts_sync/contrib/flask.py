@@ -1,8 +1,9 @@
-"""Flask integration (SPEC §6.1, §6.2): a blueprint over the framework-neutral HTTP contract.
+"""Flask integration (SPEC §6.1, §6.2): a blueprint over :mod:`accounts_sync.contrib.http`.
 
-Install with ``pip install "accounts-sync[flask]"``. Every view authorizes through the host's
-mandatory ``authorize(request, action)`` hook, then calls the matching handler of
-:mod:`accounts_sync.contrib.http`, so envelopes and status codes are the same as Django's.
+Install with ``pip install "accounts-sync[flask]"``. The views only translate: the Flask
+request goes to the shared :class:`~accounts_sync.contrib.http.HttpDispatch` (authorization,
+checks, envelopes, status codes — the same as Django's), its answer comes back as a JSON
+response, and the writes are committed through ``db_session`` when there is one.
 
 The views are ordinary ``POST`` views: Flask-WTF's ``CSRFProtect``, when the host uses it, keeps
 protecting them (the library never exempts a view).
@@ -11,39 +12,37 @@ protecting them (the library never exempts a view).
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeAlias
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from .._messages import Messages
 from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
-from ..sqlalchemy import PendingLaunch, launch_after_commit
-from . import http
+from ..sqlalchemy import launch_after_commit
 from .http import (
-    Action,
+    ROUTES,
     Authorize,
+    DeferredLaunch,
+    HttpDispatch,
     HttpResponse,
+    Launch,
     NotAuthenticated,
     PermissionDenied,
-    require_authorize,
+    Route,
+    ServiceSource,
 )
 
 __all__ = ["DEFAULT_URL_PREFIX", "ServiceSource", "SessionSource", "create_blueprint", "init_app"]
 
 DEFAULT_URL_PREFIX = "/api/v1"
 
-ServiceSource: TypeAlias = (
-    AccountsSyncActionsService[Any] | Callable[[], AccountsSyncActionsService[Any]]
-)
-"""A service, or a factory called once per request (e.g. to bind a store to ``db.session``)."""
-
 SessionSource: TypeAlias = Session | Callable[[], Session]
 """A SQLAlchemy ``Session``, or a callable returning the request's one (``db.session``)."""
 
-_Handler = Callable[[AccountsSyncActionsService[Any], "int | None"], HttpResponse]
+# The contract's placeholders in Werkzeug's rule syntax.
+_RULE_ARGS = {"instance_id": "<int:instance_id>", "session_id": "<session_id>"}
 
 
 def create_blueprint(
@@ -57,8 +56,9 @@ def create_blueprint(
 ) -> Blueprint:
     """Build the blueprint of SPEC §6.1 under ``url_prefix``.
 
-    ``authorize(request, action)`` is mandatory (``TypeError`` without it): it returns the
-    acting user's id or raises ``NotAuthenticated`` (401) / ``PermissionDenied`` (403).
+    ``authorize(request, action[, target])`` is mandatory (``TypeError`` without it): it returns
+    the acting user's id or ``None``, or raises ``NotAuthenticated`` (401) / ``PermissionDenied``
+    (403); ``abort(401)`` / ``abort(403)`` work too.
 
     Without ``db_session`` the stores commit their own writes and a full sync is launched as
     soon as it is prepared. With ``db_session`` (Flask-SQLAlchemy: ``db.session``), the views
@@ -67,89 +67,25 @@ def create_blueprint(
     rollback; it then runs through ``background_service`` (default: ``service``), which must
     use standalone stores, since the request's session is done by then.
     """
-    require_authorize(authorize)
-    get_service = _service_getter(service)
+    dispatch = HttpDispatch(service, authorize=authorize, refusal=_refusal)
     get_db_session = _session_getter(db_session)
     if background_service is not None:
         if db_session is None:
             raise TypeError("background_service is only used with db_session")
         if not isinstance(background_service, AccountsSyncActionsService):
             raise TypeError("background_service must be an AccountsSyncActionsService")
+
+    def transaction(current: AccountsSyncActionsService[Any]) -> _Transaction:
+        return _Transaction(get_db_session(), background_service or current)
+
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix or None)
-
-    def respond(action: str, handler: _Handler) -> Response:
-        try:
-            current = get_service()
-        except Exception as error:
-            return _json(http.error_response(error, messages=Messages(), action=action, context={}))
-        try:
-            actor_id = authorize(request, action)
-        except (NotAuthenticated, PermissionDenied) as refusal:
-            return _json(http.authorization_response(refusal, current.messages))
-        except HTTPException as aborted:
-            # ``abort(401)`` / ``abort(403)`` from the hook: the usual Flask idiom.
-            if aborted.code in (401, 403):
-                refused = NotAuthenticated("") if aborted.code == 401 else PermissionDenied("")
-                return _json(http.authorization_response(refused, current.messages))
-            return _json(
-                http.error_response(aborted, messages=current.messages, action=action, context={})
-            )
-        except Exception as error:
-            return _json(
-                http.error_response(error, messages=current.messages, action=action, context={})
-            )
-        return _json(handler(current, actor_id))
-
-    @blueprint.post("/instances/actions/sync-accounts", endpoint="sync_all_accounts")
-    def sync_all_accounts() -> Response:
-        def handler(current: AccountsSyncActionsService[Any], actor_id: int | None) -> HttpResponse:
-            session = get_db_session()
-            if session is None:
-                tx = _Transaction(None)
-                return http.sync_all_instances(
-                    current,
-                    actor_id=actor_id,
-                    defer_launch=partial(_launch, current, actor_id, tx),
-                    commit=tx.commit,
-                    rollback=tx.rollback,
-                )
-            return _sync_all_after_commit(current, background_service or current, session, actor_id)
-
-        return respond(Action.SYNC_ALL, handler)
-
-    @blueprint.post(
-        "/instances/<int:instance_id>/actions/sync-accounts", endpoint="sync_instance_accounts"
-    )
-    def sync_instance_accounts(instance_id: int) -> Response:
-        def handler(current: AccountsSyncActionsService[Any], actor_id: int | None) -> HttpResponse:
-            tx = _Transaction(get_db_session())
-            return http.sync_one_instance(
-                current,
-                instance_id=instance_id,
-                actor_id=actor_id,
-                commit=tx.commit,
-                rollback=tx.rollback,
-            )
-
-        return respond(Action.SYNC_INSTANCE, handler)
-
-    @blueprint.get("/sync-sessions/<session_id>", endpoint="get_sync_session")
-    def get_sync_session(session_id: str) -> Response:
-        def handler(current: AccountsSyncActionsService[Any], actor_id: int | None) -> HttpResponse:
-            return http.get_session(current, session_id=session_id)
-
-        return respond(Action.VIEW_SESSION, handler)
-
-    @blueprint.post("/sync-sessions/<session_id>/actions/cancel", endpoint="cancel_sync_session")
-    def cancel_sync_session(session_id: str) -> Response:
-        def handler(current: AccountsSyncActionsService[Any], actor_id: int | None) -> HttpResponse:
-            tx = _Transaction(get_db_session())
-            return http.cancel_session(
-                current, session_id=session_id, commit=tx.commit, rollback=tx.rollback
-            )
-
-        return respond(Action.CANCEL_SESSION, handler)
-
+    for route in ROUTES:
+        blueprint.add_url_rule(
+            "/" + route.path.format(**_RULE_ARGS),
+            endpoint=route.endpoint,
+            view_func=_view(dispatch, route, transaction),
+            methods=[route.method],
+        )
     return blueprint
 
 
@@ -180,13 +116,25 @@ def init_app(
     return blueprint
 
 
-def _service_getter(service: ServiceSource) -> Callable[[], AccountsSyncActionsService[Any]]:
-    if isinstance(service, AccountsSyncActionsService):
-        fixed = service
-        return lambda: fixed
-    if callable(service):
-        return service
-    raise TypeError("service must be an AccountsSyncActionsService or a factory returning one")
+def _view(
+    dispatch: HttpDispatch,
+    route: Route,
+    transaction: Callable[[AccountsSyncActionsService[Any]], _Transaction],
+) -> Callable[..., Response]:
+    def view(**args: object) -> Response:
+        return _json(dispatch.handle(route, request, args, transaction))
+
+    view.__name__ = route.endpoint
+    return view
+
+
+def _refusal(error: Exception) -> NotAuthenticated | PermissionDenied | None:
+    # ``abort(401)`` / ``abort(403)`` from the hook: the usual Flask idiom.
+    if isinstance(error, HTTPException) and error.code == 401:
+        return NotAuthenticated("")
+    if isinstance(error, HTTPException) and error.code == 403:
+        return PermissionDenied("")
+    return None
 
 
 def _session_getter(db_session: SessionSource | None) -> Callable[[], Session | None]:
@@ -202,73 +150,47 @@ def _session_getter(db_session: SessionSource | None) -> Callable[[], Session | 
     raise TypeError("db_session must be a SQLAlchemy Session or a callable returning one")
 
 
-def _launch(
-    service: AccountsSyncActionsService[Any],
-    actor_id: int | None,
-    tx: _Transaction,
-    prepared: AccountsSyncBackgroundPreparedSession,
-) -> None:
-    tx.defer_until_commit(
-        partial(service.launch_background_full_sync, created_by=actor_id, prepared=prepared)
-    )
-
-
 class _Transaction:
     """Commit and roll back through the host's session, if any.
 
-    Without one, the stores have committed their own writes, so deferred callbacks run at
-    ``commit()`` and are forgotten at ``rollback()``.
+    Without one, the stores have committed their own writes, so launches run at ``commit()``
+    and are forgotten at ``rollback()``.
     """
 
-    def __init__(self, session: Session | None) -> None:
+    def __init__(self, session: Session | None, background: AccountsSyncActionsService[Any]):
         self.session = session
-        self._callbacks: list[Callable[[], object]] = []
+        self.background = background
+        self._launches: list[DeferredLaunch] = []
 
-    def defer_until_commit(self, callback: Callable[[], object]) -> None:
-        self._callbacks.append(callback)
+    def scope(self) -> AbstractContextManager[object]:
+        return nullcontext()
+
+    def launch_after_commit(
+        self,
+        service: AccountsSyncActionsService[Any],
+        prepared: AccountsSyncBackgroundPreparedSession,
+        *,
+        created_by: int | None,
+    ) -> Launch:
+        if self.session is not None:
+            return launch_after_commit(
+                self.session, self.background, prepared, created_by=created_by
+            )
+        launch = DeferredLaunch(service, prepared, created_by)
+        self._launches.append(launch)
+        return launch
 
     def commit(self) -> None:
         if self.session is not None:
             self.session.commit()
-        callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback()
+        launches, self._launches = self._launches, []
+        for launch in launches:
+            launch.run()
 
     def rollback(self) -> None:
-        self._callbacks.clear()
+        self._launches.clear()
         if self.session is not None:
             self.session.rollback()
-
-
-def _sync_all_after_commit(
-    current: AccountsSyncActionsService[Any],
-    background: AccountsSyncActionsService[Any],
-    session: Session,
-    actor_id: int | None,
-) -> HttpResponse:
-    pending: list[PendingLaunch] = []
-
-    def defer_launch(prepared: AccountsSyncBackgroundPreparedSession) -> None:
-        pending.append(launch_after_commit(session, background, prepared, created_by=actor_id))
-
-    response = http.sync_all_instances(
-        current,
-        actor_id=actor_id,
-        defer_launch=defer_launch,
-        commit=session.commit,
-        rollback=session.rollback,
-    )
-    for launch in pending:
-        if launch.error is not None:
-            # Committed, but the launcher failed: the service has logged it and failed the
-            # session; the client gets the generic 500, as without db_session.
-            return http.error_response(
-                launch.error,
-                messages=current.messages,
-                action=Action.SYNC_ALL,
-                context={"actor_id": actor_id, "session_id": launch.session_id},
-            )
-    return response
 
 
 def _json(response: HttpResponse) -> Response:

@@ -1,0 +1,321 @@
+"""One dispatch for every framework: the route table, and what each route does between the
+framework's request and the neutral :class:`HttpResponse`.
+
+An adapter registers :data:`ROUTES` in its framework's syntax, passes each request to
+:meth:`HttpDispatch.handle` with its URL arguments and a :class:`Transaction` factory, and turns
+the answer into its framework's response. Everything else — the authorize call, the checks of
+hostile ids, the error mapping, the envelopes — is here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TypeAlias, TypeVar
+
+import attrs
+
+from .._errors import ConflictError, NotFoundError
+from .._messages import Messages
+from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
+from .._sessions import SyncSessionInfo
+from ._http_authorize import Action, Authorize, Authorizer, Refusal, Target
+from ._http_errors import HttpResponse, error_envelope, error_response, ok_envelope
+
+__all__ = [
+    "MAX_INSTANCE_ID",
+    "MAX_SESSION_ID_LENGTH",
+    "ROUTES",
+    "DeferredLaunch",
+    "HttpDispatch",
+    "Launch",
+    "Route",
+    "ServiceSource",
+    "Transaction",
+]
+
+MAX_INSTANCE_ID = 2**63 - 1
+"""The largest id a database can hold (a signed 64-bit ``BIGINT``); a larger one is not found."""
+
+MAX_SESSION_ID_LENGTH = 64
+"""Session ids are UUIDs (36 characters); anything much longer names no session."""
+
+ServiceSource: TypeAlias = (
+    "AccountsSyncActionsService[Any] | Callable[[], AccountsSyncActionsService[Any]]"
+)
+"""The service itself, or a zero-argument callable returning it (called on every request)."""
+
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class Route:
+    """One endpoint: ``path`` is relative to the prefix, with ``{instance_id}`` (an integer) and
+    ``{session_id}`` (a path segment) for the adapter to write in its own syntax."""
+
+    action: str
+    method: str
+    path: str
+    endpoint: str
+    """The Flask endpoint name (``url_for("accounts_sync.<endpoint>")``)."""
+    url_name: str
+    """The Django URL name (``reverse("<url_name>")``)."""
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        Action.SYNC_ALL,
+        "POST",
+        "instances/actions/sync-accounts",
+        "sync_all_accounts",
+        "accounts_sync_sync_all",
+    ),
+    Route(
+        Action.SYNC_INSTANCE,
+        "POST",
+        "instances/{instance_id}/actions/sync-accounts",
+        "sync_instance_accounts",
+        "accounts_sync_sync_instance",
+    ),
+    Route(
+        Action.VIEW_SESSION,
+        "GET",
+        "sync-sessions/{session_id}",
+        "get_sync_session",
+        "accounts_sync_session",
+    ),
+    Route(
+        Action.CANCEL_SESSION,
+        "POST",
+        "sync-sessions/{session_id}/actions/cancel",
+        "cancel_sync_session",
+        "accounts_sync_cancel_session",
+    ),
+)
+
+
+class Launch(Protocol):
+    """A launch registered to run after the commit; ``error`` is what the launcher raised."""
+
+    @property
+    def error(self) -> Exception | None: ...
+
+
+class Transaction(Protocol):
+    """The framework's unit of work for one request.
+
+    ``scope()`` wraps the writes (Django: ``transaction.atomic``); ``commit()`` and
+    ``rollback()`` end them (under Django's ``atomic``, the scope's exit commits and
+    ``rollback()`` marks it). ``launch_after_commit`` registers the full sync's launch so it
+    runs after the outermost commit and never after a rollback.
+    """
+
+    def scope(self) -> AbstractContextManager[object]: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def launch_after_commit(
+        self,
+        service: AccountsSyncActionsService[Any],
+        prepared: AccountsSyncBackgroundPreparedSession,
+        *,
+        created_by: int | None,
+    ) -> Launch: ...
+
+
+@attrs.define(eq=False)
+class DeferredLaunch:
+    """``service.launch_background_full_sync`` for a framework's after-commit hook.
+
+    :meth:`run` never raises: the service has logged a failed launch and failed the session, and
+    the failure is kept in ``error`` for the view to answer 500, without breaking the host's
+    other after-commit callbacks.
+    """
+
+    service: AccountsSyncActionsService[Any]
+    prepared: AccountsSyncBackgroundPreparedSession
+    created_by: int | None
+    error: Exception | None = None
+
+    def run(self) -> None:
+        """Launch now; keep the launcher's error."""
+        try:
+            self.service.launch_background_full_sync(
+                created_by=self.created_by, prepared=self.prepared
+            )
+        except Exception as error:
+            self.error = error
+
+
+@attrs.define(eq=False)
+class _Call:
+    """One request on its way through a route."""
+
+    service: AccountsSyncActionsService[Any]
+    request: Any
+    action: str
+    authorizer: Authorizer
+    transaction: Callable[[], Transaction]
+    context: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def messages(self) -> Messages:
+        return self.service.messages
+
+    def authorize(self, target: Target) -> int | None:
+        actor_id = self.authorizer(self.request, self.action, target)
+        self.context["actor_id"] = actor_id
+        return actor_id
+
+
+class HttpDispatch:
+    """The four endpoints behind one ``handle`` call, shared by every framework adapter."""
+
+    def __init__(
+        self, service: ServiceSource, *, authorize: Authorize[Any] | None, refusal: Refusal
+    ) -> None:
+        self.authorizer = Authorizer(authorize, refusal=refusal)
+        if isinstance(service, AccountsSyncActionsService):
+            fixed = service
+            self.get_service: Callable[[], AccountsSyncActionsService[Any]] = lambda: fixed
+        elif callable(service):
+            self.get_service = service
+        else:
+            raise TypeError(
+                "service must be an AccountsSyncActionsService or a factory returning one"
+            )
+
+    def handle(
+        self,
+        route: Route,
+        request: Any,
+        args: Mapping[str, object],
+        transaction: Callable[[AccountsSyncActionsService[Any]], Transaction],
+    ) -> HttpResponse:
+        """Authorize and run ``route`` for ``request``; every failure is an envelope."""
+        try:
+            service = self.get_service()
+        except Exception as error:
+            return error_response(error, messages=Messages(), action=route.action, context={})
+        call = _Call(service, request, route.action, self.authorizer, lambda: transaction(service))
+        try:
+            return _HANDLERS[route.action](call, args)
+        except Exception as error:
+            return error_response(
+                error, messages=call.messages, action=route.action, context=call.context
+            )
+
+
+def _in_transaction(tx: Transaction, body: Callable[[Transaction], _T]) -> _T:
+    with tx.scope():
+        try:
+            return body(tx)
+        except BaseException:
+            tx.rollback()
+            raise
+
+
+def _sync_all(call: _Call, args: Mapping[str, object]) -> HttpResponse:
+    actor_id = call.authorize(None)
+    service = call.service
+
+    def prepare_and_commit(tx: Transaction) -> tuple[AccountsSyncBackgroundPreparedSession, Launch]:
+        prepared = service.prepare_background_full_sync(created_by=actor_id)
+        call.context["session_id"] = prepared.session_id
+        launch = tx.launch_after_commit(service, prepared, created_by=actor_id)
+        tx.commit()
+        return prepared, launch
+
+    prepared, launch = _in_transaction(call.transaction(), prepare_and_commit)
+    if launch.error is not None:
+        # Committed, but the launcher failed: the service has logged it and failed the session.
+        # (Still ``None`` when the host's outer transaction commits after this view: Django's
+        # ``ATOMIC_REQUESTS``.)
+        raise launch.error
+    return ok_envelope(call.messages.background_launched, {"session_id": prepared.session_id})
+
+
+def _sync_instance(call: _Call, args: Mapping[str, object]) -> HttpResponse:
+    instance_id = args["instance_id"]
+    if isinstance(instance_id, bool) or not isinstance(instance_id, int):
+        raise TypeError(f"instance_id must be an int, got {type(instance_id).__name__}")
+    if instance_id > MAX_INSTANCE_ID:
+        # No database row has this id, and some drivers overflow on it: the hook sees no target.
+        call.authorize(None)
+        raise NotFoundError(call.messages.instance_not_found)
+    actor_id = call.authorize(instance_id)
+    call.context["instance_id"] = instance_id
+    service = call.service
+
+    def sync(tx: Transaction) -> HttpResponse:
+        outcome = service.sync_instance_accounts(instance_id=instance_id, actor_id=actor_id)
+        if not outcome.success:
+            tx.rollback()
+            return error_envelope(
+                400,
+                "INVALID_REQUEST",
+                outcome.message,
+                extra={"result": outcome.result, "instance_id": instance_id},
+            )
+        tx.commit()
+        return ok_envelope(outcome.message, {"result": outcome.result})
+
+    return _in_transaction(call.transaction(), sync)
+
+
+def _well_formed_session_id(session_id: object) -> bool:
+    return (
+        isinstance(session_id, str)
+        and 0 < len(session_id) <= MAX_SESSION_ID_LENGTH
+        # NUL, control characters and lone surrogates name no session, and some stores or
+        # drivers raise on them.
+        and session_id.isprintable()
+    )
+
+
+def _authorized_session(call: _Call, args: Mapping[str, object]) -> SyncSessionInfo:
+    session_id = args["session_id"]
+    info = None
+    if _well_formed_session_id(session_id):
+        assert isinstance(session_id, str)
+        info = call.service.sessions.get_session(session_id)
+    if info is None:
+        # Authorize with no target first: a caller who may not act is refused (401/403) and
+        # learns nothing about which ids exist; an allowed one is told it does not exist.
+        call.authorize(None)
+        raise NotFoundError(call.messages.session_not_found)
+    call.context["session_id"] = info.session_id
+    call.authorize(info)
+    return info
+
+
+def _view_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
+    info = _authorized_session(call, args)
+    records = call.service.sessions.list_records(info.session_id)
+    return ok_envelope("", {"session": info.as_dict(), "records": [r.as_dict() for r in records]})
+
+
+def _cancel_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
+    info = _authorized_session(call, args)
+    sessions = call.service.sessions
+    texts = call.messages
+
+    def cancel(tx: Transaction) -> HttpResponse:
+        if not sessions.request_cancel(info.session_id):
+            raise ConflictError(
+                texts.session_not_cancellable, extra={"session_id": info.session_id}
+            )
+        tx.commit()
+        return ok_envelope(texts.session_cancelled, {"session_id": info.session_id})
+
+    return _in_transaction(call.transaction(), cancel)
+
+
+_HANDLERS: dict[str, Callable[[_Call, Mapping[str, object]], HttpResponse]] = {
+    Action.SYNC_ALL: _sync_all,
+    Action.SYNC_INSTANCE: _sync_instance,
+    Action.VIEW_SESSION: _view_session,
+    Action.CANCEL_SESSION: _cancel_session,
+}
