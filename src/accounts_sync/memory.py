@@ -11,19 +11,16 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from . import _lifecycle as rules
 from ._clock import utc_now
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError
-from ._messages import Messages
 from ._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from .ports import Clock, SupportsInstance
 
 __all__ = ["InMemoryInstanceRepository", "InMemorySyncSessionRepository"]
 
 InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
-
-_ACTIVE = (SessionStatus.PENDING, SessionStatus.RUNNING)
-_DEFAULT_MESSAGES = Messages()
 
 
 class InMemoryInstanceRepository(Generic[InstanceT]):
@@ -109,26 +106,11 @@ class _Session:
     error_message: str | None = None
     cancel_requested: bool = False
     lock_key: str | None = None
+    sequence: int = 0
     records: dict[int, _Record] = attrs.Factory(dict)
 
     def info(self) -> SyncSessionInfo:
-        return SyncSessionInfo(
-            session_id=self.session_id,
-            sync_type=self.sync_type,
-            sync_category=self.sync_category,
-            status=self.status,
-            total_instances=self.total_instances,
-            successful_instances=self.successful_instances,
-            failed_instances=self.failed_instances,
-            cancelled_instances=self.cancelled_instances,
-            created_by=self.created_by,
-            created_at=self.created_at,
-            started_at=self.started_at,
-            completed_at=self.completed_at,
-            heartbeat_at=self.heartbeat_at,
-            error_message=self.error_message,
-            cancel_requested=self.cancel_requested,
-        )
+        return SyncSessionInfo(**_field_values(self, SyncSessionInfo))
 
 
 @attrs.define
@@ -147,25 +129,24 @@ class _Record:
     completed_at: dt.datetime | None = None
 
     def info(self, session_id: str) -> SyncRecordInfo:
-        return SyncRecordInfo(
-            record_id=self.record_id,
-            session_id=session_id,
-            instance_id=self.instance_id,
-            instance_name=self.instance_name,
-            status=self.status,
-            items_synced=self.items_synced,
-            items_created=self.items_created,
-            items_updated=self.items_updated,
-            items_deleted=self.items_deleted,
-            error_message=self.error_message,
-            details=self.details,
-            started_at=self.started_at,
-            completed_at=self.completed_at,
-        )
+        return SyncRecordInfo(session_id=session_id, **_field_values(self, SyncRecordInfo))
+
+
+def _field_values(source: Any, snapshot: type[Any]) -> dict[str, Any]:
+    """The attributes of ``source`` that ``snapshot`` has fields for."""
+    names = {field.name for field in attrs.fields(snapshot)}
+    return {
+        field.name: getattr(source, field.name)
+        for field in attrs.fields(type(source))
+        if field.name in names
+    }
 
 
 class InMemorySyncSessionRepository:
-    """Sessions and records in memory; one lock makes every method atomic."""
+    """Sessions and records in memory; one lock makes every method atomic.
+
+    It applies the lifecycle rules (``accounts_sync._lifecycle``) directly.
+    """
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or utc_now
@@ -183,22 +164,17 @@ class InMemorySyncSessionRepository:
         exclusive: bool = True,
     ) -> SyncSessionInfo:
         kind, category = SyncType(sync_type), SyncCategory(sync_category)
+        lock_key = rules.lock_key_for(category, exclusive=exclusive)
         with self._lock:
-            lock_key = category.value if exclusive else None
             if lock_key is not None:
-                # The lock holder, else a running ``exclusive=False`` session of the category.
-                holder = self._locks.get(lock_key) or next(
-                    (
-                        other.session_id
-                        for other in self._sessions.values()
-                        if other.sync_category is category and other.status in _ACTIVE
-                    ),
-                    None,
+                holder = rules.conflict_holder(
+                    (other.session_id, other.lock_key, other.created_at, other.sequence)
+                    for other in self._sessions.values()
+                    if other.sync_category is category
+                    and other.status in rules.ACTIVE_SESSION_STATUSES
                 )
                 if holder is not None:
-                    raise ConflictError(
-                        _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
-                    )
+                    raise ConflictError.held_by(holder)
             session = _Session(
                 session_id=str(uuid.uuid4()),
                 sync_type=kind,
@@ -207,6 +183,7 @@ class InMemorySyncSessionRepository:
                 created_by=created_by,
                 created_at=self.clock(),
                 lock_key=lock_key,
+                sequence=len(self._sessions),
             )
             self._sessions[session.session_id] = session
             if lock_key is not None:
@@ -215,7 +192,7 @@ class InMemorySyncSessionRepository:
 
     def get_session(self, session_id: str) -> SyncSessionInfo | None:
         with self._lock:
-            session = self._sessions.get(session_id)
+            session = self._find(session_id)
             return session.info() if session else None
 
     def get_active_session(self, sync_category: SyncCategory | str) -> SyncSessionInfo | None:
@@ -232,18 +209,18 @@ class InMemorySyncSessionRepository:
                 for s in reversed(self._sessions.values())
                 if sync_category is None or s.sync_category == SyncCategory(sync_category)
             ]
-            return [s.info() for s in chosen[:limit]]
+            return [s.info() for s in chosen[: max(limit, 0)]]
 
     def list_records(self, session_id: str) -> list[SyncRecordInfo]:
         with self._lock:
-            session = self._sessions.get(session_id)
+            session = self._find(session_id)
             if session is None:
                 return []
             return [record.info(session_id) for record in session.records.values()]
 
     def claim_session(self, session_id: str) -> bool:
         with self._lock:
-            session = self._sessions.get(session_id)
+            session = self._find(session_id)
             if session is None or session.status is not SessionStatus.PENDING:
                 return False
             now = self.clock()
@@ -253,10 +230,12 @@ class InMemorySyncSessionRepository:
 
     def add_records(self, session_id: str, instances: Sequence[tuple[int, str]]) -> None:
         with self._lock:
-            session = self._sessions[session_id]
+            session = self._find(session_id)
+            if session is None:
+                raise KeyError(session_id)
             if session.status.is_terminal:
                 return  # a terminal session never changes (e.g. reaped before its task got here)
-            for instance_id, name in instances:
+            for instance_id, name in rules.records_to_add(session.records, instances):
                 session.records[instance_id] = _Record(
                     record_id=self._next_record_id, instance_id=instance_id, instance_name=name
                 )
@@ -265,7 +244,7 @@ class InMemorySyncSessionRepository:
 
     def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
         with self._lock:
-            session = self._sessions.get(session_id)
+            session = self._find(session_id)
             if (
                 session is None
                 or session.status is not SessionStatus.RUNNING
@@ -282,21 +261,16 @@ class InMemorySyncSessionRepository:
 
     def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
         with self._lock:
-            session = self._sessions.get(session_id)
+            session = self._find(session_id)
             if session is None:
                 return
             now = self.clock()
             for outcome in outcomes:
                 record = session.records.get(outcome.instance_id)
                 if record is None or record.status is not RecordStatus.RUNNING:
-                    continue
-                record.status = outcome.status
-                record.items_synced = outcome.items_synced
-                record.items_created = outcome.items_created
-                record.items_updated = outcome.items_updated
-                record.items_deleted = outcome.items_deleted
-                record.error_message = outcome.error_message
-                record.details = outcome.details
+                    continue  # the first outcome wins; a settled record is not counted again
+                for field in attrs.fields(RecordOutcome):
+                    setattr(record, field.name, getattr(outcome, field.name))
                 record.completed_at = now
                 if outcome.status is RecordStatus.COMPLETED:
                     session.successful_instances += 1
@@ -307,59 +281,68 @@ class InMemorySyncSessionRepository:
 
     def heartbeat(self, session_id: str) -> None:
         with self._lock:
-            session = self._sessions.get(session_id)
+            session = self._find(session_id)
             if session is not None and session.status is SessionStatus.RUNNING:
                 session.heartbeat_at = self.clock()
 
     def request_cancel(self, session_id: str) -> bool:
         with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None or session.status not in _ACTIVE:
+            session = self._find(session_id)
+            if session is None or session.status not in rules.ACTIVE_SESSION_STATUSES:
                 return False
             session.cancel_requested = True
             if session.status is SessionStatus.PENDING:
+                # A pending session has no task to notice the request: cancel it now.
                 self._finish(session, SessionStatus.CANCELLED, None)
             return True
 
     def finish_session(
         self, session_id: str, *, status: SessionStatus, error_message: str | None = None
     ) -> bool:
+        final = rules.require_terminal(status)
         with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None or session.status not in _ACTIVE:
+            session = self._find(session_id)
+            if session is None or session.status not in rules.ACTIVE_SESSION_STATUSES:
                 return False
-            self._finish(session, SessionStatus(status), error_message)
+            self._finish(session, final, error_message)
             return True
 
     def reap_stale(
-        self, *, stale_after: dt.timedelta, message: str = _DEFAULT_MESSAGES.session_interrupted
+        self,
+        *,
+        stale_after: dt.timedelta,
+        message: str = rules.DEFAULT_INTERRUPTED_MESSAGE,
     ) -> list[str]:
         with self._lock:
             cutoff = self.clock() - stale_after
             stale = [
                 s
                 for s in self._sessions.values()
-                if s.status in _ACTIVE and (s.heartbeat_at or s.created_at) < cutoff
+                if s.status in rules.ACTIVE_SESSION_STATUSES
+                and rules.is_stale(s.heartbeat_at, s.created_at, cutoff)
             ]
             for session in stale:
                 self._finish(session, SessionStatus.FAILED, message)
             return [s.session_id for s in stale]
 
+    def _find(self, session_id: str) -> _Session | None:
+        if not rules.plausible_session_id(session_id):
+            return None
+        return self._sessions.get(session_id)
+
     def _finish(self, session: _Session, status: SessionStatus, error_message: str | None) -> None:
-        if not status.is_terminal:
-            raise ValueError(f"finish_session needs a terminal status, not {status}")
         now = self.clock()
         for record in session.records.values():
-            if record.status is RecordStatus.PENDING and status is SessionStatus.CANCELLED:
-                record.status = RecordStatus.CANCELLED
+            settled = rules.settle_record(record.status, status)
+            if settled is None:
+                continue
+            record.status = settled
+            record.completed_at = now
+            if settled is RecordStatus.CANCELLED:
                 session.cancelled_instances += 1
-            elif not record.status.is_terminal:
-                record.status = RecordStatus.FAILED
+            else:
                 record.error_message = error_message
                 session.failed_instances += 1
-            else:
-                continue
-            record.completed_at = now
         session.status = status
         session.completed_at = now
         session.error_message = error_message

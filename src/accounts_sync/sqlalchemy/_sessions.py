@@ -11,10 +11,10 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from accounts_sync import _lifecycle as rules
 from accounts_sync._clock import utc_now
 from accounts_sync._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from accounts_sync._errors import ConflictError
-from accounts_sync._messages import Messages
 from accounts_sync._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from accounts_sync.ports import Clock
 
@@ -23,12 +23,7 @@ from ._tables import SyncTables, sync_tables
 
 __all__ = ["SqlAlchemySyncSessionRepository"]
 
-_DEFAULT_MESSAGES = Messages()
-_ACTIVE = (SessionStatus.PENDING.value, SessionStatus.RUNNING.value)
-_OPEN_RECORDS = (RecordStatus.PENDING.value, RecordStatus.RUNNING.value)
-# Rows per INSERT batch and ids per IN list: bounded memory, and under every backend's limits.
-_INSERT_BATCH = 5_000
-_IN_BATCH = 500
+_ACTIVE = sorted(status.value for status in rules.ACTIVE_SESSION_STATUSES)
 # A lost single-flight race names its holder; if the holder finished meanwhile, insert again.
 _CONFLICT_ATTEMPTS = 3
 
@@ -143,6 +138,8 @@ class SqlAlchemySyncSessionRepository:
     # -- reads -------------------------------------------------------------------------------
 
     def get_session(self, session_id: str) -> SyncSessionInfo | None:
+        if not rules.plausible_session_id(session_id):
+            return None
         sessions = self.tables.sessions
         with self._scope.read() as conn:
             row = conn.execute(
@@ -170,6 +167,8 @@ class SqlAlchemySyncSessionRepository:
             return [SyncSessionInfo.from_row(row._mapping) for row in conn.execute(query)]
 
     def list_records(self, session_id: str) -> list[SyncRecordInfo]:
+        if not rules.plausible_session_id(session_id):
+            return []
         records = self.tables.records
         query = (
             sa.select(records)
@@ -190,7 +189,7 @@ class SqlAlchemySyncSessionRepository:
         exclusive: bool = True,
     ) -> SyncSessionInfo:
         kind, category = SyncType(sync_type), SyncCategory(sync_category)
-        lock_key = category.value if exclusive else None
+        lock_key = rules.lock_key_for(category, exclusive=exclusive)
         for _ in range(_CONFLICT_ATTEMPTS):
             info = SyncSessionInfo(
                 session_id=str(uuid.uuid4()),
@@ -221,15 +220,14 @@ class SqlAlchemySyncSessionRepository:
                     raise
                 holder = self._lock_holder(lock_key)
                 if holder is not None:
-                    raise ConflictError(
-                        _DEFAULT_MESSAGES.full_sync_already_running,
-                        extra={"session_id": holder},
-                    ) from None
+                    raise ConflictError.held_by(holder) from None
                 continue
             return info
-        raise ConflictError(_DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": None})
+        raise ConflictError.held_by(None)
 
     def claim_session(self, session_id: str) -> bool:
+        if not rules.plausible_session_id(session_id):
+            return False
         sessions = self.tables.sessions
         now = self.clock()
         with self._scope.write() as conn:
@@ -244,11 +242,15 @@ class SqlAlchemySyncSessionRepository:
         return result.rowcount == 1
 
     def heartbeat(self, session_id: str) -> None:
+        if not rules.plausible_session_id(session_id):
+            return
         now = self.clock()
         with self._scope.write() as conn:
             conn.execute(self._statements.heartbeat, {"p_session_id": session_id, "p_now": now})
 
     def request_cancel(self, session_id: str) -> bool:
+        if not rules.plausible_session_id(session_id):
+            return False
         sessions = self.tables.sessions
         with self._scope.write() as conn:
             flagged = conn.execute(
@@ -271,9 +273,9 @@ class SqlAlchemySyncSessionRepository:
     def finish_session(
         self, session_id: str, *, status: SessionStatus, error_message: str | None = None
     ) -> bool:
-        status = SessionStatus(status)
-        if not status.is_terminal:
-            raise ValueError(f"finish_session needs a terminal status, not {status}")
+        status = rules.require_terminal(status)
+        if not rules.plausible_session_id(session_id):
+            return False
         with self._scope.write() as conn:
             return self._finish(
                 conn,
@@ -287,7 +289,7 @@ class SqlAlchemySyncSessionRepository:
         self,
         *,
         stale_after: dt.timedelta,
-        message: str = _DEFAULT_MESSAGES.session_interrupted,
+        message: str = rules.DEFAULT_INTERRUPTED_MESSAGE,
     ) -> list[str]:
         sessions = self.tables.sessions
         cutoff = self.clock() - stale_after
@@ -315,17 +317,20 @@ class SqlAlchemySyncSessionRepository:
     # -- records -----------------------------------------------------------------------------
 
     def add_records(self, session_id: str, instances: Sequence[tuple[int, str]]) -> None:
-        records = self.tables.records
-        # As in memory: one record per instance id, the last name given wins.
-        names = dict(instances)
+        if not rules.plausible_session_id(session_id):
+            raise KeyError(session_id)
+        records, sessions = self.tables.records, self.tables.sessions
         with self._scope.write() as conn:
             locked = self._lock_session(conn, session_id)
             if locked is None:
                 raise KeyError(session_id)
             if SessionStatus(locked[0]).is_terminal:
                 return  # a terminal session never changes (e.g. reaped before its task got here)
-            items = list(names.items())
-            for start in range(0, len(items), _INSERT_BATCH):
+            existing = conn.execute(
+                sa.select(records.c.instance_id).where(records.c.session_id == session_id)
+            ).scalars()
+            items = rules.records_to_add(existing, instances)
+            for start in range(0, len(items), rules.INSERT_BATCH):
                 conn.execute(
                     sa.insert(records),
                     [
@@ -335,10 +340,9 @@ class SqlAlchemySyncSessionRepository:
                             "instance_name": name,
                             "status": RecordStatus.PENDING.value,
                         }
-                        for instance_id, name in items[start : start + _INSERT_BATCH]
+                        for instance_id, name in items[start : start + rules.INSERT_BATCH]
                     ],
                 )
-            sessions = self.tables.sessions
             conn.execute(
                 sa.update(sessions)
                 .where(sessions.c.session_id == session_id)
@@ -346,10 +350,14 @@ class SqlAlchemySyncSessionRepository:
             )
 
     def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
+        if not rules.plausible_session_id(session_id):
+            return False
         with self._scope.write() as conn:
             return self._start(conn, session_id, instance_ids)
 
     def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
+        if not rules.plausible_session_id(session_id):
+            return
         with self._scope.write() as conn:
             self._finish_running(conn, session_id, outcomes)
 
@@ -357,6 +365,8 @@ class SqlAlchemySyncSessionRepository:
         self, session_id: str, outcomes: Sequence[RecordOutcome], instance_ids: Sequence[int]
     ) -> bool:
         """``finish_records`` then ``start_records``, in one transaction (one commit)."""
+        if not rules.plausible_session_id(session_id):
+            return False
         with self._scope.write() as conn:
             if outcomes:
                 self._finish_running(conn, session_id, outcomes)
@@ -365,7 +375,7 @@ class SqlAlchemySyncSessionRepository:
     def _start(self, conn: Connection, session_id: str, instance_ids: Sequence[int]) -> bool:
         now = self.clock()
         ids = list(instance_ids)
-        if 0 < len(ids) <= _IN_BATCH:
+        if 0 < len(ids) <= rules.IN_BATCH:
             gated = {"p_session_id": session_id, "p_instance_ids": ids, "p_now": now}
             if conn.execute(self._statements.gated_start, gated).rowcount:
                 return True
@@ -373,12 +383,12 @@ class SqlAlchemySyncSessionRepository:
             # path below tells which.
         if self._lock_session(conn, session_id) != (SessionStatus.RUNNING.value, False):
             return False
-        for start in range(0, len(ids), _IN_BATCH):
+        for start in range(0, len(ids), rules.IN_BATCH):
             conn.execute(
                 self._statements.start,
                 {
                     "p_session_id": session_id,
-                    "p_instance_ids": ids[start : start + _IN_BATCH],
+                    "p_instance_ids": ids[start : start + rules.IN_BATCH],
                     "p_now": now,
                 },
             )
@@ -427,14 +437,12 @@ class SqlAlchemySyncSessionRepository:
         running = conn.scalar(
             sa.select(sessions.c.session_id)
             .where(sessions.c.sync_category == category.value, sessions.c.status.in_(_ACTIVE))
-            # The lock holder first, then the oldest non-exclusive session.
-            .order_by(sessions.c.lock_key.is_(None), sessions.c.created_at)
+            # ``rules.conflict_holder``'s order: the lock holder, then the oldest.
+            .order_by(sessions.c.lock_key.is_(None), sessions.c.created_at, sessions.c.id)
             .limit(1)
         )
         if running is not None:
-            raise ConflictError(
-                _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": running}
-            )
+            raise ConflictError.held_by(running)
 
     def _lock_holder(self, lock_key: str) -> str | None:
         sessions = self.tables.sessions
@@ -505,28 +513,27 @@ class SqlAlchemySyncSessionRepository:
         )
         if closed.rowcount != 1:
             return False
-        cancelled = 0
-        if status is SessionStatus.CANCELLED:
-            cancelled = conn.execute(
+        settled = {RecordStatus.CANCELLED: 0, RecordStatus.FAILED: 0}
+        for sources, target in rules.settling_moves(status):
+            values: dict[str, Any] = {"status": target.value, "completed_at": now}
+            if target is RecordStatus.FAILED:
+                values["error_message"] = error_message
+            settled[target] += conn.execute(
                 sa.update(records)
                 .where(
                     records.c.session_id == session_id,
-                    records.c.status == RecordStatus.PENDING.value,
+                    records.c.status.in_(sorted(source.value for source in sources)),
                 )
-                .values(status=RecordStatus.CANCELLED.value, completed_at=now)
+                .values(**values)
             ).rowcount
-        failed = conn.execute(
-            sa.update(records)
-            .where(records.c.session_id == session_id, records.c.status.in_(_OPEN_RECORDS))
-            .values(status=RecordStatus.FAILED.value, error_message=error_message, completed_at=now)
-        ).rowcount
-        if cancelled or failed:
+        if any(settled.values()):
             conn.execute(
                 sa.update(sessions)
                 .where(sessions.c.session_id == session_id)
                 .values(
-                    cancelled_instances=sessions.c.cancelled_instances + cancelled,
-                    failed_instances=sessions.c.failed_instances + failed,
+                    cancelled_instances=sessions.c.cancelled_instances
+                    + settled[RecordStatus.CANCELLED],
+                    failed_instances=sessions.c.failed_instances + settled[RecordStatus.FAILED],
                 )
             )
         return True

@@ -15,26 +15,24 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
+import attrs
 from django.conf import settings
 from django.db import IntegrityError, models, router, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
+from ... import _lifecycle as rules
 from ..._clock import utc_now
 from ..._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ..._errors import ConflictError
-from ..._messages import Messages
 from ..._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from ...ports import Clock
 from .models import SyncRecord, SyncSession
 
 __all__ = ["DjangoInstanceRepository", "DjangoSyncSessionRepository", "MappedInstance"]
 
-_DEFAULT_MESSAGES = Messages()
-_ACTIVE = (SessionStatus.PENDING.value, SessionStatus.RUNNING.value)
-_UNFINISHED_RECORDS = (RecordStatus.PENDING.value, RecordStatus.RUNNING.value)
-# Keeps ``IN (...)`` lists and bulk inserts well under every backend's parameter limit.
-_CHUNK = 500
+_ACTIVE = sorted(status.value for status in rules.ACTIVE_SESSION_STATUSES)
+_CHUNK = rules.IN_BATCH
 # A lock released between our failed insert and our look-up: try again this many times.
 _CREATE_ATTEMPTS = 3
 
@@ -70,6 +68,8 @@ _RECORD_FIELDS = (
     "started_at",
     "completed_at",
 )
+
+_OUTCOME_FIELDS = [f.name for f in attrs.fields(RecordOutcome) if f.name != "instance_id"]
 
 T = TypeVar("T")
 
@@ -111,6 +111,8 @@ class DjangoSyncSessionRepository:
     # -- reads ------------------------------------------------------------------------------
 
     def get_session(self, session_id: str) -> SyncSessionInfo | None:
+        if not rules.plausible_session_id(session_id):
+            return None
         row = self._sessions().filter(session_id=session_id).values(*_SESSION_FIELDS).first()
         return SyncSessionInfo.from_row(row) if row else None
 
@@ -129,6 +131,8 @@ class DjangoSyncSessionRepository:
         return [SyncSessionInfo.from_row(row) for row in rows]
 
     def list_records(self, session_id: str) -> list[SyncRecordInfo]:
+        if not rules.plausible_session_id(session_id):
+            return []
         rows = self._records(session_id).order_by("id").values(*_RECORD_FIELDS)
         return [_record_info(row) for row in rows]
 
@@ -143,7 +147,7 @@ class DjangoSyncSessionRepository:
         exclusive: bool = True,
     ) -> SyncSessionInfo:
         kind, category = SyncType(sync_type), SyncCategory(sync_category)
-        lock_key = category.value if exclusive else None
+        lock_key = rules.lock_key_for(category, exclusive=exclusive)
         holder: str | None = None
         if exclusive:
             # A session created with ``exclusive=False`` holds no lock but still counts as
@@ -151,15 +155,13 @@ class DjangoSyncSessionRepository:
             holder = (
                 self._sessions()
                 .filter(sync_category=category.value, status__in=_ACTIVE)
-                # The lock holder first, then the oldest non-exclusive session.
-                .order_by(F("lock_key").asc(nulls_last=True), "created_at")
+                # ``rules.conflict_holder``'s order: the lock holder, then the oldest.
+                .order_by(F("lock_key").asc(nulls_last=True), "created_at", "id")
                 .values_list("session_id", flat=True)
                 .first()
             )
             if holder is not None:
-                raise ConflictError(
-                    _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
-                )
+                raise ConflictError.held_by(holder)
         for _ in range(_CREATE_ATTEMPTS):
             now = _aware(self.clock())
             session_id = str(uuid.uuid4())
@@ -195,11 +197,11 @@ class DjangoSyncSessionRepository:
                 created_by=created_by,
                 created_at=now,
             )
-        raise ConflictError(
-            _DEFAULT_MESSAGES.full_sync_already_running, extra={"session_id": holder}
-        )
+        raise ConflictError.held_by(holder)
 
     def claim_session(self, session_id: str) -> bool:
+        if not rules.plausible_session_id(session_id):
+            return False
         now = self._now()
         claimed = (
             self._sessions()
@@ -209,20 +211,16 @@ class DjangoSyncSessionRepository:
         return bool(claimed)
 
     def add_records(self, session_id: str, instances: Sequence[tuple[int, str]]) -> None:
-        # Like the in-memory store: one record per instance id, the last name wins.
-        names: dict[int, str] = {}
-        for instance_id, name in instances:
-            names[instance_id] = name
+        if not rules.plausible_session_id(session_id):
+            raise KeyError(session_id)
         with transaction.atomic(using=self.using):
             if not self._lock_session(session_id, status__in=_ACTIVE):
                 if not self._sessions().filter(session_id=session_id).exists():
                     raise KeyError(session_id)
                 return  # a terminal session never changes (e.g. reaped before the task got here)
             records = self._records(session_id)
-            had_records = records.exists()
-            if had_records:
-                for chunk in _chunks(list(names)):
-                    records.filter(instance_id__in=chunk).delete()
+            existing = records.values_list("instance_id", flat=True)
+            items = rules.records_to_add(existing, instances)
             SyncRecord.objects.using(self.using).bulk_create(
                 [
                     SyncRecord(
@@ -231,75 +229,47 @@ class DjangoSyncSessionRepository:
                         instance_name=name,
                         status=RecordStatus.PENDING.value,
                     )
-                    for instance_id, name in names.items()
+                    for instance_id, name in items
                 ],
-                batch_size=_CHUNK,
+                batch_size=rules.INSERT_BATCH,
             )
-            total = records.count() if had_records else len(names)
-            self._sessions().filter(session_id=session_id).update(total_instances=total)
+            self._sessions().filter(session_id=session_id).update(
+                total_instances=F("total_instances") + len(items)
+            )
 
     def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
-        now = self._now()
+        if not rules.plausible_session_id(session_id):
+            return False
         with transaction.atomic(using=self.using):
-            if not self._lock_session(
-                session_id, status=SessionStatus.RUNNING.value, cancel_requested=False
-            ):
-                return False
-            pending = self._records(session_id).filter(status=RecordStatus.PENDING.value)
-            for chunk in _chunks(list(instance_ids)):
-                pending.filter(instance_id__in=chunk).update(
-                    status=RecordStatus.RUNNING.value, started_at=now
-                )
-            return True
+            return self._start(session_id, instance_ids)
 
     def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
-        now = self._now()
+        if not rules.plausible_session_id(session_id):
+            return
         with transaction.atomic(using=self.using):
-            # Locks the session row first (see the module docstring) and beats the heart.
-            found = (
-                self._sessions()
-                .filter(session_id=session_id)
-                .update(
-                    heartbeat_at=Case(
-                        When(status=SessionStatus.RUNNING.value, then=Value(now)),
-                        default=F("heartbeat_at"),
-                        output_field=models.DateTimeField(),
-                    )
-                )
-            )
-            if not found:
-                return
-            succeeded = failed = 0
-            running = self._records(session_id).filter(status=RecordStatus.RUNNING.value)
-            for outcome in outcomes:
-                written = running.filter(instance_id=outcome.instance_id).update(
-                    status=outcome.status.value,
-                    items_synced=outcome.items_synced,
-                    items_created=outcome.items_created,
-                    items_updated=outcome.items_updated,
-                    items_deleted=outcome.items_deleted,
-                    error_message=outcome.error_message,
-                    details=outcome.details,
-                    completed_at=now,
-                )
-                if not written:
-                    continue  # no longer running (e.g. reaped): not counted
-                if outcome.status is RecordStatus.COMPLETED:
-                    succeeded += 1
-                else:
-                    failed += 1
-            if succeeded or failed:
-                self._sessions().filter(session_id=session_id).update(
-                    successful_instances=F("successful_instances") + succeeded,
-                    failed_instances=F("failed_instances") + failed,
-                )
+            self._finish_running(session_id, outcomes)
+
+    def advance_records(
+        self, session_id: str, outcomes: Sequence[RecordOutcome], instance_ids: Sequence[int]
+    ) -> bool:
+        """``finish_records`` then ``start_records``, in one transaction."""
+        if not rules.plausible_session_id(session_id):
+            return False
+        with transaction.atomic(using=self.using):
+            if outcomes:
+                self._finish_running(session_id, outcomes)
+            return self._start(session_id, instance_ids)
 
     def heartbeat(self, session_id: str) -> None:
+        if not rules.plausible_session_id(session_id):
+            return
         self._sessions().filter(session_id=session_id, status=SessionStatus.RUNNING.value).update(
             heartbeat_at=self._now()
         )
 
     def request_cancel(self, session_id: str) -> bool:
+        if not rules.plausible_session_id(session_id):
+            return False
         with transaction.atomic(using=self.using):
             asked = (
                 self._sessions()
@@ -317,16 +287,14 @@ class DjangoSyncSessionRepository:
     def finish_session(
         self, session_id: str, *, status: SessionStatus, error_message: str | None = None
     ) -> bool:
-        status = SessionStatus(status)
-        if not status.is_terminal:
-            if self._sessions().filter(session_id=session_id, status__in=_ACTIVE).exists():
-                raise ValueError(f"finish_session needs a terminal status, not {status}")
+        status = rules.require_terminal(status)
+        if not rules.plausible_session_id(session_id):
             return False
         with transaction.atomic(using=self.using):
             return self._finish(session_id, status, error_message, only=_ACTIVE)
 
     def reap_stale(
-        self, *, stale_after: dt.timedelta, message: str = _DEFAULT_MESSAGES.session_interrupted
+        self, *, stale_after: dt.timedelta, message: str = rules.DEFAULT_INTERRUPTED_MESSAGE
     ) -> list[str]:
         cutoff = _to_db(self.clock() - stale_after)
         stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
@@ -349,6 +317,64 @@ class DjangoSyncSessionRepository:
         return reaped
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _start(self, session_id: str, instance_ids: Sequence[int]) -> bool:
+        """Mark pending records running unless cancelled or not running; call in atomic()."""
+        if not self._lock_session(
+            session_id, status=SessionStatus.RUNNING.value, cancel_requested=False
+        ):
+            return False
+        now = self._now()
+        pending = self._records(session_id).filter(status=RecordStatus.PENDING.value)
+        for chunk in _chunks(list(instance_ids)):
+            pending.filter(instance_id__in=chunk).update(
+                status=RecordStatus.RUNNING.value, started_at=now
+            )
+        return True
+
+    def _finish_running(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
+        """Write outcomes onto running records, one UPDATE per status; call in atomic()."""
+        now = self._now()
+        # Locks the session row first (see the module docstring) and beats the heart.
+        found = (
+            self._sessions()
+            .filter(session_id=session_id)
+            .update(
+                heartbeat_at=Case(
+                    When(status=SessionStatus.RUNNING.value, then=Value(now)),
+                    default=F("heartbeat_at"),
+                    output_field=models.DateTimeField(),
+                )
+            )
+        )
+        if not found:
+            return
+        # As everywhere, the first outcome of an instance wins. The session row lock taken
+        # above serialises writers, so the records read as running here are still running.
+        first: dict[int, RecordOutcome] = {}
+        for outcome in outcomes:
+            first.setdefault(outcome.instance_id, outcome)
+        closed: list[SyncRecord] = []
+        for chunk in _chunks(list(first)):
+            closed.extend(
+                self._records(session_id).filter(
+                    status=RecordStatus.RUNNING.value, instance_id__in=chunk
+                )
+            )
+        for record in closed:
+            for name, value in attrs.asdict(first[record.instance_id], recurse=False).items():
+                setattr(record, name, value.value if name == "status" else value)
+            record.completed_at = now
+        # One UPDATE (a CASE per column) per batch, instead of one per outcome.
+        SyncRecord.objects.using(self.using).bulk_update(
+            closed, [*_OUTCOME_FIELDS, "completed_at"], batch_size=_CHUNK
+        )
+        succeeded = sum(record.status == RecordStatus.COMPLETED.value for record in closed)
+        if closed:
+            self._sessions().filter(session_id=session_id).update(
+                successful_instances=F("successful_instances") + succeeded,
+                failed_instances=F("failed_instances") + len(closed) - succeeded,
+            )
 
     def _sessions(self) -> Any:
         return SyncSession.objects.using(self.using)
@@ -387,18 +413,18 @@ class DjangoSyncSessionRepository:
         ):
             return False
         records = self._records(session_id)
-        cancelled = 0
-        if status is SessionStatus.CANCELLED:
-            cancelled = records.filter(status=RecordStatus.PENDING.value).update(
-                status=RecordStatus.CANCELLED.value, completed_at=now
-            )
-        failed = records.filter(status__in=_UNFINISHED_RECORDS).update(
-            status=RecordStatus.FAILED.value, error_message=error_message, completed_at=now
-        )
-        if cancelled or failed:
+        settled = {RecordStatus.CANCELLED: 0, RecordStatus.FAILED: 0}
+        for sources, target in rules.settling_moves(status):
+            values: dict[str, Any] = {"status": target.value, "completed_at": now}
+            if target is RecordStatus.FAILED:
+                values["error_message"] = error_message
+            settled[target] += records.filter(
+                status__in=sorted(source.value for source in sources)
+            ).update(**values)
+        if any(settled.values()):
             self._sessions().filter(session_id=session_id).update(
-                cancelled_instances=F("cancelled_instances") + cancelled,
-                failed_instances=F("failed_instances") + failed,
+                cancelled_instances=F("cancelled_instances") + settled[RecordStatus.CANCELLED],
+                failed_instances=F("failed_instances") + settled[RecordStatus.FAILED],
             )
         return True
 

@@ -1,0 +1,181 @@
+"""The rules of a sync session and its records, written once.
+
+Every store applies these rules: the in-memory store calls them directly; the SQLAlchemy and
+Django stores build their statements from the same constants. The contract kit in
+``accounts_sync.testing.contract`` checks that each store does.
+
+Sessions move ``pending → running → terminal``; cancel, finish and the reaper may also end a
+pending session. A terminal session never changes again::
+
+    pending ──claim──▶ running ──finish──▶ completed | completed_with_errors | failed | cancelled
+       └──────── cancel / finish / reap ──▶ cancelled | failed …
+
+Records move ``pending → running → completed | failed`` or ``pending → cancelled``; when a
+session ends with records still open, :func:`settle_record` says what becomes of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+
+from ._enums import RecordStatus, SessionStatus, SyncCategory
+from ._messages import Messages
+
+__all__ = [
+    "ACTIVE_SESSION_STATUSES",
+    "DEFAULT_INTERRUPTED_MESSAGE",
+    "INSERT_BATCH",
+    "IN_BATCH",
+    "MAX_SESSION_ID_LENGTH",
+    "OPEN_RECORD_STATUSES",
+    "RECORD_TRANSITIONS",
+    "SESSION_TRANSITIONS",
+    "TERMINAL_SESSION_STATUSES",
+    "conflict_holder",
+    "fits_bigint",
+    "is_stale",
+    "lock_key_for",
+    "plausible_session_id",
+    "records_to_add",
+    "require_terminal",
+    "settle_record",
+    "settling_moves",
+]
+
+ACTIVE_SESSION_STATUSES = frozenset({SessionStatus.PENDING, SessionStatus.RUNNING})
+"""Statuses of a session that can still change: it counts for single flight and may be
+cancelled, finished or reaped."""
+
+TERMINAL_SESSION_STATUSES = frozenset(set(SessionStatus) - ACTIVE_SESSION_STATUSES)
+
+OPEN_RECORD_STATUSES = frozenset({RecordStatus.PENDING, RecordStatus.RUNNING})
+"""Statuses of a record whose instance has not finished."""
+
+SESSION_TRANSITIONS: Mapping[SessionStatus, frozenset[SessionStatus]] = {
+    SessionStatus.PENDING: frozenset({SessionStatus.RUNNING, *TERMINAL_SESSION_STATUSES}),
+    SessionStatus.RUNNING: TERMINAL_SESSION_STATUSES,
+    **{status: frozenset() for status in TERMINAL_SESSION_STATUSES},
+}
+"""The moves each session status allows (staying put is always allowed)."""
+
+RECORD_TRANSITIONS: Mapping[RecordStatus, frozenset[RecordStatus]] = {
+    RecordStatus.PENDING: frozenset(
+        {RecordStatus.RUNNING, RecordStatus.CANCELLED, RecordStatus.FAILED}
+    ),
+    RecordStatus.RUNNING: frozenset({RecordStatus.COMPLETED, RecordStatus.FAILED}),
+    RecordStatus.COMPLETED: frozenset(),
+    RecordStatus.FAILED: frozenset(),
+    RecordStatus.CANCELLED: frozenset(),
+}
+"""The moves each record status allows (staying put is always allowed)."""
+
+DEFAULT_INTERRUPTED_MESSAGE = Messages().session_interrupted
+"""What a reaped session and its open records say when the caller gives no message."""
+
+INSERT_BATCH = 1_000
+"""Rows per INSERT: bounded memory, and under every backend's parameter limit."""
+
+IN_BATCH = 500
+"""Ids per ``IN (…)`` list: under every backend's parameter limit."""
+
+MAX_SESSION_ID_LENGTH = 64
+"""Longer ids cannot be ours (they are uuid4 strings, or an engine's task id)."""
+
+_BIGINT = 2**63
+
+
+def require_terminal(status: SessionStatus | str) -> SessionStatus:
+    """``status`` as a terminal ``SessionStatus``; ``ValueError`` for any other status.
+
+    ``finish_session`` checks this before it looks at the session, so a non-terminal status is
+    refused the same way whatever state the session is in.
+    """
+    status = SessionStatus(status)
+    if status not in TERMINAL_SESSION_STATUSES:
+        raise ValueError(f"finish_session needs a terminal status, not {status}")
+    return status
+
+
+def settle_record(record: RecordStatus, session: SessionStatus) -> RecordStatus | None:
+    """What a record becomes when its session ends as ``session``; None if it stays.
+
+    Pending records of a cancelled session are cancelled (they never ran); every other open
+    record fails, with the session's error message.
+    """
+    if record not in OPEN_RECORD_STATUSES:
+        return None
+    if record is RecordStatus.PENDING and session is SessionStatus.CANCELLED:
+        return RecordStatus.CANCELLED
+    return RecordStatus.FAILED
+
+
+def settling_moves(session: SessionStatus) -> list[tuple[frozenset[RecordStatus], RecordStatus]]:
+    """:func:`settle_record` as ``(from statuses, to status)`` pairs, for one UPDATE each."""
+    moves: dict[RecordStatus, set[RecordStatus]] = {}
+    for record in sorted(OPEN_RECORD_STATUSES):
+        target = settle_record(record, session)
+        if target is not None:
+            moves.setdefault(target, set()).add(record)
+    return [(frozenset(sources), target) for target, sources in moves.items()]
+
+
+def lock_key_for(category: SyncCategory, *, exclusive: bool) -> str | None:
+    """The single-flight lock an exclusive session of ``category`` holds (None: no lock)."""
+    return category.value if exclusive else None
+
+
+def conflict_holder(
+    active: Iterable[tuple[str, str | None, dt.datetime, int]],
+) -> str | None:
+    """The session a conflicting exclusive create names, among the category's active sessions
+    given as ``(session_id, lock_key, created_at, sequence)``.
+
+    The lock holder first; else the oldest session created with ``exclusive=False`` (by creation
+    time, then by creation order). SQL stores express the same order in their query.
+    """
+    ranked = sorted(active, key=lambda s: (s[1] is None, s[2], s[3]))
+    return ranked[0][0] if ranked else None
+
+
+def is_stale(
+    heartbeat_at: dt.datetime | None, created_at: dt.datetime, cutoff: dt.datetime
+) -> bool:
+    """A session's last sign of life (its heartbeat, else its creation) is before ``cutoff``."""
+    return (heartbeat_at or created_at) < cutoff
+
+
+def records_to_add(
+    existing: Iterable[int], instances: Sequence[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """The records ``add_records`` creates: one per new instance id, the last name given wins.
+
+    Instances that already have a record keep it unchanged, so a repeated call (a retried
+    write, say) neither fails nor duplicates.
+    """
+    known = set(existing)
+    names: dict[int, str] = {}
+    for instance_id, name in instances:
+        if instance_id not in known:
+            names[instance_id] = name
+    return list(names.items())
+
+
+def plausible_session_id(session_id: object) -> bool:
+    """False for ids no store ever issues (not a string, empty, too long, control characters),
+    so stores answer "no such session" instead of handing them to a database."""
+    return (
+        isinstance(session_id, str)
+        and 0 < len(session_id) <= MAX_SESSION_ID_LENGTH
+        and session_id.isprintable()
+        and session_id.isascii()
+    )
+
+
+def fits_bigint(instance_id: object) -> bool:
+    """``instance_id`` is an int (not a bool) a signed 64-bit column can hold."""
+    return (
+        isinstance(instance_id, int)
+        and not isinstance(instance_id, bool)
+        and -_BIGINT <= instance_id < _BIGINT
+    )
