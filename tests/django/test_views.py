@@ -556,6 +556,32 @@ def test_unknown_session_is_404(signed_in: Client, api: Any) -> None:
         }
 
 
+@pytest.mark.parametrize("session_id", ["a%00b", "x" * 10_000, "%0A%0D", "%1B%5B2J", "%ED%A0%80"])
+def test_hostile_session_ids_on_the_django_store_are_404(
+    signed_in: Client, api: Any, session_id: str
+) -> None:
+    for response in (
+        signed_in.get(session_url(session_id)),
+        signed_in.post(cancel_url(session_id)),
+    ):
+        assert response.status_code == 404
+        assert body(response) == {
+            "success": False,
+            "error": True,
+            "message_code": "RESOURCE_NOT_FOUND",
+            "message": MESSAGES.session_not_found,
+        }
+
+
+@pytest.mark.parametrize("instance_id", [2**63 - 1, 2**63, 2**64, 10**300])
+def test_huge_instance_ids_on_the_django_store_are_404(
+    signed_in: Client, api: Any, instance_id: int
+) -> None:
+    response = signed_in.post(sync_one_url(instance_id))
+    assert response.status_code == 404
+    assert body(response)["message"] == MESSAGES.instance_not_found
+
+
 def test_cancel_pending_then_again(signed_in: Client, api: Any) -> None:
     session_id = _session(api)
     response = signed_in.post(cancel_url(session_id))

@@ -237,3 +237,25 @@ def test_background_service_needs_db_session(tmp_path: Path) -> None:
         create_blueprint(
             in_memory_service(), authorize=authorize, background_service=in_memory_service()
         )
+
+
+HOSTILE_REQUESTS = [
+    ("post", "/instances/9223372036854775808/actions/sync-accounts"),
+    ("post", "/instances/100000000000000000000000000/actions/sync-accounts"),
+    ("get", "/sync-sessions/a%00b"),
+    ("post", "/sync-sessions/a%00b/actions/cancel"),
+    ("get", "/sync-sessions/" + "x" * 10_000),
+    ("post", "/sync-sessions/%0A%1B/actions/cancel"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), HOSTILE_REQUESTS)
+def test_hostile_ids_on_the_sql_store_are_404(env: Env, method: str, path: str) -> None:
+    """On SQLite an id above 2**63-1 overflows the driver: the HTTP layer answers first."""
+    response = getattr(env, method)(path)
+    assert response.status_code == 404
+    body = response.get_json()
+    assert body["message_code"] == "RESOURCE_NOT_FOUND"
+    expected = "实例不存在" if path.startswith("/instances") else "指定的 session_id 不存在"
+    assert body["message"] == expected
+    assert env.sessions() == []
