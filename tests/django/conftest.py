@@ -57,9 +57,12 @@ def _configure() -> None:
 _configure()
 
 # Imported only now: they need configured settings.
-from accounts_sync.testing import ManualClock  # noqa: E402
 from accounts_sync.contrib.django import DEFAULT_PERMISSIONS  # noqa: E402
-from accounts_sync.testing import RecordingLauncher, ScriptedSyncService  # noqa: E402
+from accounts_sync.testing import (  # noqa: E402
+    ManualClock,
+    RecordingLauncher,
+    ScriptedSyncService,
+)
 
 from .state import STATE  # noqa: E402
 
