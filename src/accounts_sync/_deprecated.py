@@ -69,11 +69,15 @@ def install() -> None:
 
 
 def moved_name(module: str, name: str, moves: dict[str, str]) -> Any:
-    """Resolve ``module.name`` through ``moves`` (name → new module), warning; else fail as
-    Python would."""
-    new_module = moves.get(name)
-    if new_module is None:
+    """Resolve ``module.name`` through ``moves``, warning; else fail as Python would.
+
+    ``moves`` maps a name to its new module, or to ``"module:new_name"`` when it was renamed.
+    """
+    target = moves.get(name)
+    if target is None:
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    new_module, _, new_name = target.partition(":")
+    new_name = new_name or name
     # stacklevel 4: past this function and the module's ``__getattr__``, to the caller.
-    _warn(f"{module}.{name}", f"{new_module}.{name}", 4)
-    return getattr(importlib.import_module(new_module), name)
+    _warn(f"{module}.{name}", f"{new_module}.{new_name}", 4)
+    return getattr(importlib.import_module(new_module), new_name)

@@ -7,13 +7,15 @@ import enum
 __all__ = ["RecordStatus", "SessionStatus", "SyncCategory", "SyncType"]
 
 
-class _StrEnum(str, enum.Enum):
-    # ``enum.StrEnum`` is 3.11+; this keeps 3.10 while making ``str(member)`` the plain value.
+class StrEnum(str, enum.Enum):
+    """The library's one string-enum base: ``str(member)`` is the plain value."""
+
+    # ``enum.StrEnum`` is 3.11+; this keeps 3.10.
     def __str__(self) -> str:
         return str(self.value)
 
 
-class SyncType(_StrEnum):
+class SyncType(StrEnum):
     """Who or what started a sync."""
 
     MANUAL_SINGLE = "manual_single"
@@ -22,7 +24,7 @@ class SyncType(_StrEnum):
     SCHEDULED_TASK = "scheduled_task"
 
 
-class SyncCategory(_StrEnum):
+class SyncCategory(StrEnum):
     """What a session synchronises; the single-flight guard is per category."""
 
     ACCOUNT = "account"
@@ -32,7 +34,7 @@ class SyncCategory(_StrEnum):
     OTHER = "other"
 
 
-class SessionStatus(_StrEnum):
+class SessionStatus(StrEnum):
     """Session lifecycle: ``pending → running → terminal``; terminal never changes."""
 
     PENDING = "pending"
@@ -47,7 +49,7 @@ class SessionStatus(_StrEnum):
         return self not in (SessionStatus.PENDING, SessionStatus.RUNNING)
 
 
-class RecordStatus(_StrEnum):
+class RecordStatus(StrEnum):
     """Record lifecycle: ``pending → running → completed/failed`` or ``pending → cancelled``."""
 
     PENDING = "pending"

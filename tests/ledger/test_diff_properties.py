@@ -15,14 +15,8 @@ from accounts_sync.collectors import (
     Privilege,
     PrivilegeScope,
 )
-from accounts_sync.ledger import (
-    AccountDiff,
-    ChangeType,
-    apply_changes,
-    apply_diff,
-    diff_snapshots,
-    plan_changes,
-)
+from accounts_sync.ledger import AccountDiff, ChangeType
+from accounts_sync.ledger._diff import apply_changes, apply_diff, diff_snapshots, plan_changes
 
 names = st.text(alphabet="ab'%@_用", max_size=3)
 privileges = st.builds(

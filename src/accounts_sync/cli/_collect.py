@@ -7,8 +7,8 @@ import argparse
 import sqlalchemy as sa
 
 from .._errors import AccountsSyncError
+from .._redaction import describe_error
 from ..collectors.dsn import driver_url, engine_family
-from ..ledger import describe_error
 from ._connect import collectors, server_engine
 from ._options import Commands, include_option
 from ._render import print_snapshot

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 
 from .._errors import ConflictError
-from ..ledger import describe_error
+from .._redaction import describe_error
 from ._collect import add_collect_command
 from ._instances import add_instance_commands
 from ._ledger import add_ledger_commands

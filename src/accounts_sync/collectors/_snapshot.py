@@ -7,7 +7,6 @@ digests, byte for byte: sets are sorted, attribute values are typed scalars, tim
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import functools
 import hashlib
 import itertools
@@ -16,6 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
+
+from .._enums import StrEnum
 
 __all__ = [
     "PUBLIC_KEY",
@@ -36,12 +37,7 @@ PUBLIC_KEY = "public"
 """Ledger key of the PUBLIC pseudo-role (a reserved role name in PostgreSQL)."""
 
 
-class _StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class AccountKind(_StrEnum):
+class AccountKind(StrEnum):
     """``user`` can log in, ``role`` cannot; ``public`` is PostgreSQL's PUBLIC pseudo-role."""
 
     USER = "user"
@@ -49,7 +45,7 @@ class AccountKind(_StrEnum):
     PUBLIC = "public"
 
 
-class PrivilegeScope(_StrEnum):
+class PrivilegeScope(StrEnum):
     """What a privilege applies to; ``Privilege.object`` holds one name per level below global."""
 
     GLOBAL = "global"

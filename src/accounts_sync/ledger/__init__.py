@@ -8,22 +8,19 @@ account with its exact diff. ``LedgerReader`` reads the accounts and the change 
 
 from __future__ import annotations
 
+from .._deprecated import moved_name
+from ..sqlalchemy._tables import DEFAULT_PREFIX
 from ._diff import (
     AccountChange,
     AccountDiff,
     ChangeType,
     FieldChange,
     FieldValue,
-    apply_changes,
-    apply_diff,
-    diff_snapshots,
-    plan_changes,
-    snapshot_fields,
 )
 from ._messages import LedgerMessages
 from ._reader import LedgerAccount, LedgerChangeEntry, LedgerReader
-from ._service import DEFAULT_MAX_REMOVAL_RATIO, LedgerPlan, LedgerSyncService, describe_error
-from ._tables import DEFAULT_PREFIX, LedgerTables, UTCDateTime, build_ledger_tables
+from ._service import DEFAULT_MAX_REMOVAL_RATIO, LedgerPlan, LedgerSyncService
+from ._tables import LedgerTables, build_ledger_tables
 
 __all__ = [
     "DEFAULT_MAX_REMOVAL_RATIO",
@@ -40,12 +37,20 @@ __all__ = [
     "LedgerReader",
     "LedgerSyncService",
     "LedgerTables",
-    "UTCDateTime",
-    "apply_changes",
-    "apply_diff",
     "build_ledger_tables",
-    "describe_error",
-    "diff_snapshots",
-    "plan_changes",
-    "snapshot_fields",
 ]
+
+# Names that left this package's public list: still importable, with a DeprecationWarning.
+_MOVED_NAMES = {
+    "UTCDateTime": "accounts_sync.sqlalchemy:UtcDateTime",
+    "apply_changes": "accounts_sync.ledger._diff",
+    "apply_diff": "accounts_sync.ledger._diff",
+    "describe_error": "accounts_sync._redaction",
+    "diff_snapshots": "accounts_sync.ledger._diff",
+    "plan_changes": "accounts_sync.ledger._diff",
+    "snapshot_fields": "accounts_sync.ledger._diff",
+}
+
+
+def __getattr__(name: str) -> object:
+    return moved_name(__name__, name, _MOVED_NAMES)

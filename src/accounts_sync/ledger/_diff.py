@@ -8,12 +8,12 @@ is ``b``. Nothing here touches a database.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from .._enums import StrEnum
 from ..collectors._snapshot import (
     AccountKind,
     AccountSnapshot,
@@ -45,16 +45,13 @@ _ATTRIBUTE = "attributes."
 _TOP_LEVEL = ("username", "host", "kind", "is_superuser", "is_locked", "valid_until")
 
 
-class ChangeType(str, enum.Enum):
+class ChangeType(StrEnum):
     """What a sync did to one ledger account."""
 
     ADDED = "added"
     MODIFIED = "modified"
     REMOVED = "removed"
     REACTIVATED = "reactivated"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def _json_value(value: FieldValue | None) -> Any:

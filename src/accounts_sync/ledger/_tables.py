@@ -8,7 +8,6 @@ Build them with a table-name prefix of your choice::
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import attrs
@@ -16,7 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Dialect
 
-__all__ = ["DEFAULT_PREFIX", "LedgerTables", "UTCDateTime", "build_ledger_tables"]
+from ..sqlalchemy._tables import DEFAULT_PREFIX
+from ..sqlalchemy._types import UtcDateTime
+
+__all__ = ["LedgerTables", "build_ledger_tables"]
 
 
 class _ExactText(sa.TypeDecorator[str]):
@@ -36,29 +38,6 @@ class _ExactText(sa.TypeDecorator[str]):
 # as are MySQL ``'bob'`` and ``'bob '``); MySQL/MariaDB text collations ignore case or trailing
 # spaces, so the key is stored as bytes there.
 _KEY = sa.String(512).with_variant(_ExactText(), "mysql", "mariadb")
-
-DEFAULT_PREFIX = "accounts_sync_"
-
-
-class UTCDateTime(sa.TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes on every backend (stored naive UTC where the column has no zone)."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("UTCDateTime needs an aware datetime")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)  # type: ignore[no-any-return]
-        return value.astimezone(dt.timezone.utc)  # type: ignore[no-any-return]
 
 
 def _json() -> sa.types.TypeEngine[Any]:
@@ -107,9 +86,9 @@ def build_ledger_tables(
         sa.Column("is_superuser", sa.Boolean, nullable=False, default=False),
         sa.Column("is_locked", sa.Boolean, nullable=False, default=False),
         sa.Column("is_active", sa.Boolean, nullable=False, default=True),
-        sa.Column("first_seen_at", UTCDateTime, nullable=False),
-        sa.Column("last_seen_at", UTCDateTime, nullable=False),
-        sa.Column("deactivated_at", UTCDateTime, nullable=True),
+        sa.Column("first_seen_at", UtcDateTime, nullable=False),
+        sa.Column("last_seen_at", UtcDateTime, nullable=False),
+        sa.Column("deactivated_at", UtcDateTime, nullable=True),
         sa.Column("snapshot", _json(), nullable=False),
         sa.Column("digest", sa.String(64), nullable=False),
         sa.UniqueConstraint("instance_id", "account_key", name=f"uq_{accounts_name}_key"),
@@ -128,7 +107,7 @@ def build_ledger_tables(
         sa.Column("session_id", sa.String(64), nullable=True),
         sa.Column("sync_type", sa.String(32), nullable=True),
         sa.Column("created_by", sa.Integer, nullable=True),
-        sa.Column("changed_at", UTCDateTime, nullable=False),
+        sa.Column("changed_at", UtcDateTime, nullable=False),
         sa.Index(f"ix_{changes_name}_instance", "instance_id", "changed_at"),
         sa.Index(f"ix_{changes_name}_session", "session_id"),
     )
