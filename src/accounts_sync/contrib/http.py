@@ -8,16 +8,14 @@ adapter only translates its framework's request into :meth:`HttpDispatch.handle`
 
 Errors map to answers here, whatever their informational ``http_status``:
 
-======================  ======  ===========================
-error                   status  ``message_code``
-======================  ======  ===========================
-``ValidationError``     400     ``VALIDATION_ERROR``
-``NotFoundError``       404     ``RESOURCE_NOT_FOUND``
-``ConflictError``       409     ``CONFLICT``
-``NotAuthenticated``    401     ``AUTHENTICATION_REQUIRED``
-``PermissionDenied``    403     ``PERMISSION_REQUIRED``
-anything else           500     ``INTERNAL_ERROR`` (generic)
-======================  ======  ===========================
+| error | status | `message_code` |
+| --- | --- | --- |
+| `ValidationError` | 400 | `VALIDATION_ERROR` |
+| `NotFoundError` | 404 | `RESOURCE_NOT_FOUND` |
+| `ConflictError` | 409 | `CONFLICT` |
+| `NotAuthenticated` | 401 | `AUTHENTICATION_REQUIRED` |
+| `PermissionDenied` | 403 | `PERMISSION_REQUIRED` |
+| anything else | 500 | `INTERNAL_ERROR`, with the generic message |
 """
 
 from __future__ import annotations
