@@ -670,6 +670,7 @@ class SessionRepositoryContract:
         sessions.heartbeat(beating)
         clock.advance(dt.timedelta(minutes=2))
         assert sessions.reap_stale(stale_after=STALE_AFTER, message="gone") == [silent]
+        assert sessions.get_active_session(SyncCategory.CONFIG) is None  # the lock is released
         alive = sessions.get_session(beating)
         assert alive is not None
         assert alive.status is SessionStatus.RUNNING
