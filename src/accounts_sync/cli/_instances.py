@@ -62,9 +62,10 @@ def _add(args: argparse.Namespace, term: Terminal) -> int:
         new_id = store.instances.add(name=name, db_type=args.db_type, host=host)
     # Only the id on stdout, so that scripts can capture it.
     term.out(new_id)
+    # Not as ``VAR='URL'``: the redaction masks a DSN assignment whole, placeholder or not.
     term.err(
-        f"set its DSN before syncing: export {DSN_ENV_PREFIX}{new_id}="
-        f"'{dsn_example(args.db_type, host)}'"
+        f"set its DSN before syncing in the variable {DSN_ENV_PREFIX}{new_id}, "
+        f"for example {dsn_example(args.db_type, host)}"
     )
     return 0
 
