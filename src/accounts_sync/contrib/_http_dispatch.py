@@ -107,7 +107,8 @@ class Transaction(Protocol):
     ``scope()`` wraps the writes (Django: ``transaction.atomic``); ``commit()`` and
     ``rollback()`` end them (under Django's ``atomic``, the scope's exit commits and
     ``rollback()`` marks it). ``launch_after_commit`` registers the full sync's launch so it
-    runs after the outermost commit and never after a rollback.
+    runs after the outermost commit and never after a rollback, and returns what reports its
+    outcome (``launch`` itself, or a launch the framework runs in its place).
     """
 
     def scope(self) -> AbstractContextManager[object]: ...
@@ -116,13 +117,7 @@ class Transaction(Protocol):
 
     def rollback(self) -> None: ...
 
-    def launch_after_commit(
-        self,
-        service: AccountsSyncActionsService[Any],
-        prepared: AccountsSyncBackgroundPreparedSession,
-        *,
-        created_by: int | None,
-    ) -> Launch: ...
+    def launch_after_commit(self, launch: DeferredLaunch) -> Launch: ...
 
 
 @attrs.define(eq=False)
@@ -224,7 +219,7 @@ def _sync_all(call: _Call, args: Mapping[str, object]) -> HttpResponse:
     def prepare_and_commit(tx: Transaction) -> tuple[AccountsSyncBackgroundPreparedSession, Launch]:
         prepared = service.prepare_background_full_sync(created_by=actor_id)
         call.context["session_id"] = prepared.session_id
-        launch = tx.launch_after_commit(service, prepared, created_by=actor_id)
+        launch = tx.launch_after_commit(DeferredLaunch(service, prepared, actor_id))
         tx.commit()
         return prepared, launch
 

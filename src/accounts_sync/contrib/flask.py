@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
+from .._service import AccountsSyncActionsService
 from ..sqlalchemy import launch_after_commit
 from .http import (
     ROUTES,
@@ -165,18 +165,12 @@ class _Transaction:
     def scope(self) -> AbstractContextManager[object]:
         return nullcontext()
 
-    def launch_after_commit(
-        self,
-        service: AccountsSyncActionsService[Any],
-        prepared: AccountsSyncBackgroundPreparedSession,
-        *,
-        created_by: int | None,
-    ) -> Launch:
+    def launch_after_commit(self, launch: DeferredLaunch) -> Launch:
         if self.session is not None:
+            # Only ids cross the commit; the background service runs the launch.
             return launch_after_commit(
-                self.session, self.background, prepared, created_by=created_by
+                self.session, self.background, launch.prepared, created_by=launch.created_by
             )
-        launch = DeferredLaunch(service, prepared, created_by)
         self._launches.append(launch)
         return launch
 

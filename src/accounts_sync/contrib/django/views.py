@@ -19,7 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed, JsonResponse
 from django.urls import URLPattern, path
 
-from ..._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
+from ..._service import AccountsSyncActionsService
 from ..http import (
     ROUTES,
     Action,
@@ -139,14 +139,7 @@ class _Atomic:
     def rollback(self) -> None:
         transaction.set_rollback(True, using=self.using)
 
-    def launch_after_commit(
-        self,
-        service: AccountsSyncActionsService[Any],
-        prepared: AccountsSyncBackgroundPreparedSession,
-        *,
-        created_by: int | None,
-    ) -> Launch:
-        launch = DeferredLaunch(service, prepared, created_by)
+    def launch_after_commit(self, launch: DeferredLaunch) -> Launch:
         # ``run`` never raises, so a failed launch cannot break the host's other callbacks.
         transaction.on_commit(launch.run, using=self.using)
         return launch
