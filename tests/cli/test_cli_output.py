@@ -62,8 +62,8 @@ def test_escape_controls_shows_every_control_character() -> None:
 def test_terminal_masks_command_line_passwords_in_every_form(form: str) -> None:
     assert PASSWORD in secrets_in([form])
     term = Terminal.for_command(["collect", form], environ={})
-    assert PASSWORD not in term.clean(f"could not connect: {form}")
-    assert "db.internal" in term.clean(f"could not connect: {form}")
+    assert PASSWORD not in term.clean(f"could not connect: {form}", mask=True)
+    assert "db.internal" in term.clean(f"could not connect: {form}", mask=True)
 
 
 def test_a_hostile_instance_name_cannot_forge_lines(

@@ -1,9 +1,10 @@
-"""The one way out to the terminal: every line is escaped, redacted and stripped of known secrets.
+"""The one way out to the terminal: every line is escaped and redacted.
 
 A role or instance name is data from a server or a user: its control characters (ESC, CR, BEL,
 other C0/C1, newlines, bidirectional overrides) are shown as escapes, so it can neither colour
-the screen nor forge a line. Passwords in URLs are masked by ``redact_text``, and so is every
-password the command line or the DSN variables hold, in whatever form it appears.
+the screen nor forge a line. Passwords in URLs are masked by ``redact_text``; on stderr and in
+argparse's usage, help and errors, so is every password the command line or the DSN variables
+hold, in whatever form it appears.
 """
 
 from __future__ import annotations
@@ -88,10 +89,12 @@ class Terminal:
         environ = os.environ if environ is None else environ
         return cls(secrets_in(argv) | _environment_secrets(environ))
 
-    def clean(self, text: object) -> str:
-        """One line, safe to print: escaped, then redacted, then known secrets masked."""
+    def clean(self, text: object, *, mask: bool = False) -> str:
+        """One line, safe to print: escaped, then redacted; with ``mask``, the known secrets
+        masked too (not on stdout's data, where a password equal to an account name would
+        hide that name)."""
         line = redact_text(escape_controls(str(text)))
-        for secret in self._secrets:
+        for secret in self._secrets if mask else ():
             line = line.replace(secret, MASK)
         return line
 
@@ -108,23 +111,25 @@ class Terminal:
         self.write(self.stdout, lines)
 
     def err(self, *lines: object) -> None:
-        """Print each of ``lines`` on stderr."""
-        self.write(self.stderr, lines)
+        """Print each of ``lines`` on stderr, known secrets masked."""
+        self.write(self.stderr, lines, mask=True)
 
     def error(self, text: object) -> None:
         """The CLI's one-line error on stderr."""
         self.err(f"accounts-sync: error: {text}")
 
-    def write(self, stream: Writable, lines: Iterable[object], *, end: str = "\n") -> None:
+    def write(
+        self, stream: Writable, lines: Iterable[object], *, end: str = "\n", mask: bool = False
+    ) -> None:
         for line in lines:
-            stream.write(self.clean(line) + end)
+            stream.write(self.clean(line, mask=mask) + end)
         flush = getattr(stream, "flush", None)
         if flush is not None:
             flush()
 
     def block(self, stream: Writable, text: str) -> None:
-        """Print a multi-line text (help, usage) line by line."""
-        self.write(stream, text.splitlines())
+        """Print a multi-line text (help, usage, argparse errors) line by line, secrets masked."""
+        self.write(stream, text.splitlines(), mask=True)
 
     def table(
         self, headers: Sequence[str], rows: Iterable[Sequence[object]], *, right: Sequence[int] = ()
