@@ -10,16 +10,17 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError, ValidationError
+from ._jobs import fail_session
 from ._messages import Messages
 from ._normalize import normalize_sync_result
-from ._observability import log_event
+from ._observability import ActionLog
 from ._redaction import clean, describe_error
 from ._sessions import RecordOutcome, SyncSessionInfo
 from .ports import (
@@ -138,15 +139,10 @@ class FullSyncTask(Generic[InstanceT]):
                 sync_type=sync_type, sync_category=SyncCategory.ACCOUNT, created_by=created_by
             )
         except ConflictError as conflict:
-            holder = conflict.extra.get("session_id")
-            log_event(
-                logger,
-                logging.WARNING,
-                self.messages.full_sync_already_running,
-                action=ACTION,
-                context={"created_by": created_by, "session_id": holder},
-            )
-            current = self.sessions.get_session(holder) if isinstance(holder, str) else None
+            holder = conflict.session_id
+            log = ActionLog(logger, ACTION, {"created_by": created_by, "session_id": holder})
+            log.warning(self.messages.full_sync_already_running)
+            current = self.sessions.get_session(holder) if holder is not None else None
             return FullSyncSummary.of(current, claimed=False)
         if not self.sessions.claim_session(info.session_id):
             return self._skip(info.session_id, created_by)
@@ -154,51 +150,30 @@ class FullSyncTask(Generic[InstanceT]):
 
     def _skip(self, session_id: str, created_by: int | None) -> FullSyncSummary:
         current = self.sessions.get_session(session_id)
-        log_event(
-            logger,
-            logging.INFO,
-            self.messages.full_sync_skipped,
-            action=ACTION,
-            context={"created_by": created_by, "session_id": session_id},
-            status=current.status.value if current else None,
-        )
+        log = ActionLog(logger, ACTION, {"created_by": created_by, "session_id": session_id})
+        log.info(self.messages.full_sync_skipped, status=current.status.value if current else None)
         return FullSyncSummary.of(current, claimed=False)
 
     def _run(self, session_id: str, sync_type: SyncType, created_by: int | None) -> FullSyncSummary:
-        context = {"created_by": created_by, "session_id": session_id}
+        log = ActionLog(logger, ACTION, {"created_by": created_by, "session_id": session_id})
         run = _Run(self, session_id=session_id, sync_type=sync_type, created_by=created_by)
         try:
             instances = list(self.instances.list_active())
             self.sessions.add_records(session_id, [(item.id, item.name) for item in instances])
-            log_event(
-                logger,
-                logging.INFO,
-                self.messages.full_sync_started,
-                action=ACTION,
-                context={**context, "total_instances": len(instances)},
-            )
+            log.bind(total_instances=len(instances)).info(self.messages.full_sync_started)
             if not instances:
-                log_event(
-                    logger,
-                    logging.INFO,
-                    self.messages.full_sync_no_instances,
-                    action=ACTION,
-                    context=context,
-                )
+                log.info(self.messages.full_sync_no_instances)
             run.execute(instances)
             status = run.final_status()
         except BaseException as error:
-            self._abort(session_id, context, error)
+            # The store may be what failed: then the session is left to the reaper.
+            fail_session(self.sessions, session_id, error, log=log, messages=self.messages)
             raise
         self.sessions.finish_session(session_id, status=status)
         final = self.sessions.get_session(session_id)
         summary = FullSyncSummary.of(final, claimed=True)
-        log_event(
-            logger,
-            logging.INFO,
+        log.info(
             self.messages.full_sync_finished,
-            action=ACTION,
-            context=context,
             status=summary.status,
             total_instances=summary.total_instances,
             successful_instances=summary.successful_instances,
@@ -206,23 +181,6 @@ class FullSyncTask(Generic[InstanceT]):
             cancelled_instances=summary.cancelled_instances,
         )
         return summary
-
-    def _abort(self, session_id: str, context: Mapping[str, Any], error: BaseException) -> None:
-        message = describe_error(error)
-        try:
-            self.sessions.finish_session(
-                session_id, status=SessionStatus.FAILED, error_message=message
-            )
-        except Exception:
-            # The store is what failed: leave the session to the reaper, keep the first error.
-            log_event(
-                logger,
-                logging.WARNING,
-                self.messages.full_sync_aborted,
-                action=ACTION,
-                context=context,
-                error=error,
-            )
 
 
 _Item = tuple[int, Any]
@@ -351,11 +309,7 @@ class _Run(Generic[InstanceT]):
         task = self.task
         texts = task.messages
         context = texts.context_for(instance.name)
-        log_context = {
-            "session_id": self.session_id,
-            "instance_id": instance.id,
-            "instance_name": instance.name,
-        }
+        log = self._log(instance)
         try:
             raw = task.sync_service.sync_accounts(
                 instance,
@@ -368,28 +322,14 @@ class _Run(Generic[InstanceT]):
         except BaseException as error:
             # Not just ``Exception``: a worker that dies without a result (e.g. host code raising
             # SystemExit) would leave the coordinator waiting, heartbeating, forever.
-            log_event(
-                logger,
-                logging.WARNING,
-                texts.instance_sync_error,
-                action=INSTANCE_ACTION,
-                context=log_context,
-                error=error,
-            )
+            log.warning(texts.instance_sync_error, error=error)
             return RecordOutcome(
                 instance_id=instance.id,
                 status=RecordStatus.FAILED,
                 error_message=describe_error(error),
             )
         if not success:
-            log_event(
-                logger,
-                logging.WARNING,
-                texts.instance_sync_failed,
-                action=INSTANCE_ACTION,
-                context=log_context,
-                result_message=details["message"],
-            )
+            log.warning(texts.instance_sync_failed, result_message=details["message"])
             return RecordOutcome(
                 instance_id=instance.id,
                 status=RecordStatus.FAILED,
@@ -406,21 +346,21 @@ class _Run(Generic[InstanceT]):
             details=details,
         )
 
-    def _timed_out(self, instance: InstanceT) -> RecordOutcome:
-        texts = self.task.messages
-        message = texts.instance_timeout.format(context=texts.context_for(instance.name))
-        log_event(
+    def _log(self, instance: InstanceT) -> ActionLog:
+        return ActionLog(
             logger,
-            logging.WARNING,
-            message,
-            action=INSTANCE_ACTION,
-            context={
+            INSTANCE_ACTION,
+            {
                 "session_id": self.session_id,
                 "instance_id": instance.id,
                 "instance_name": instance.name,
             },
-            timeout_seconds=self.task.instance_timeout,
         )
+
+    def _timed_out(self, instance: InstanceT) -> RecordOutcome:
+        texts = self.task.messages
+        message = texts.instance_timeout.format(context=texts.context_for(instance.name))
+        self._log(instance).warning(message, timeout_seconds=self.task.instance_timeout)
         return RecordOutcome(
             instance_id=instance.id, status=RecordStatus.FAILED, error_message=message
         )

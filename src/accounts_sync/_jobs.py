@@ -6,12 +6,12 @@ import logging
 
 from ._enums import SessionStatus
 from ._messages import Messages
-from ._observability import log_event
+from ._observability import ActionLog
 from ._redaction import describe_error
 from ._sessions import FullSyncJob
 from .ports import SyncSessionRepository, SyncTask
 
-__all__ = ["FullSyncJob", "run_full_sync_job"]
+__all__ = ["FullSyncJob", "fail_session", "run_full_sync_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,35 +32,40 @@ def run_full_sync_job(
     claimed one was already ended by its task, or is left to the reaper.
     """
     texts = messages or Messages()
+    log = ActionLog(
+        logger, BACKGROUND_ACTION, {"created_by": job.created_by, "session_id": job.session_id}
+    )
     try:
         sync_task(manual_run=job.manual_run, created_by=job.created_by, session_id=job.session_id)
     except Exception as error:
-        log_event(
-            logger,
-            logging.ERROR,
-            texts.background_failed,
-            action=BACKGROUND_ACTION,
-            context={"created_by": job.created_by, "session_id": job.session_id},
-            error=error,
+        log.error(texts.background_failed, error=error)
+        # Only a session nobody has claimed is this job's to end. A running one belongs to the
+        # worker that claimed it (``FullSyncTask`` fails its own session on error): a duplicate
+        # delivery that fails, e.g. on a database blip, must not kill that run.
+        fail_session(sessions, job.session_id, error, log=log, messages=texts, only_pending=True)
+
+
+def fail_session(
+    sessions: SyncSessionRepository,
+    session_id: str,
+    error: BaseException,
+    *,
+    log: ActionLog,
+    messages: Messages,
+    only_pending: bool = False,
+) -> None:
+    """Mark the session ``failed`` with ``error``'s description, else log a warning.
+
+    Never raises: when the store itself is down, the reaper ends the session later. With
+    ``only_pending``, a session that is no longer pending is left alone.
+    """
+    try:
+        if only_pending:
+            current = sessions.get_session(session_id)
+            if current is None or current.status is not SessionStatus.PENDING:
+                return
+        sessions.finish_session(
+            session_id, status=SessionStatus.FAILED, error_message=describe_error(error)
         )
-        try:
-            # Only a session nobody has claimed is this job's to end. A running one belongs to
-            # the worker that claimed it (``FullSyncTask`` fails its own session on error): a
-            # duplicate delivery that fails, e.g. on a database blip, must not kill that run.
-            current = sessions.get_session(job.session_id)
-            if current is not None and current.status is SessionStatus.PENDING:
-                sessions.finish_session(
-                    job.session_id,
-                    status=SessionStatus.FAILED,
-                    error_message=describe_error(error),
-                )
-        except Exception as store_error:
-            # The store itself is down: the reaper will fail the session later.
-            log_event(
-                logger,
-                logging.WARNING,
-                texts.session_not_marked_failed,
-                action=BACKGROUND_ACTION,
-                context={"created_by": job.created_by, "session_id": job.session_id},
-                error=store_error,
-            )
+    except Exception as store_error:
+        log.warning(messages.session_not_marked_failed, error=store_error)

@@ -6,9 +6,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from ._redaction import clean, error_text
 
-__all__ = ["log_event"]
+__all__ = ["ActionLog", "log_event"]
 
 
 def log_event(
@@ -35,3 +37,38 @@ def log_event(
     for key, value in fields.items():
         extra[key] = clean(value)
     logger.log(level, event, extra=extra)
+
+
+@attrs.frozen
+class ActionLog:
+    """A logger bound to one action and its context, so each event is one short call."""
+
+    logger: logging.Logger
+    action: str
+    context: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def bind(self, **context: Any) -> ActionLog:
+        """The same log with more context."""
+        return attrs.evolve(self, context={**self.context, **context})
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.log(logging.INFO, event, **fields)
+
+    def warning(self, event: str, *, error: BaseException | None = None, **fields: Any) -> None:
+        self.log(logging.WARNING, event, error=error, **fields)
+
+    def error(self, event: str, *, error: BaseException | None = None, **fields: Any) -> None:
+        self.log(logging.ERROR, event, error=error, **fields)
+
+    def log(
+        self, level: int, event: str, *, error: BaseException | None = None, **fields: Any
+    ) -> None:
+        log_event(
+            self.logger,
+            level,
+            event,
+            action=self.action,
+            context=self.context,
+            error=error,
+            **fields,
+        )

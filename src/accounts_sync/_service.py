@@ -9,15 +9,15 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._enums import SessionStatus, SyncCategory, SyncType
+from ._enums import SyncCategory, SyncType
 from ._errors import ConflictError, NotFoundError, ValidationError
 from ._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
-from ._jobs import FullSyncJob, run_full_sync_job
+from ._jobs import FullSyncJob, fail_session, run_full_sync_job
 from ._launchers import ThreadLauncher
 from ._messages import Messages
 from ._normalize import normalize_sync_result
-from ._observability import log_event
-from ._redaction import clean, describe_error
+from ._observability import ActionLog
+from ._redaction import clean
 from .ports import (
     InstanceRepository,
     Launcher,
@@ -49,6 +49,7 @@ class AccountsSyncBackgroundPreparedSession:
 
     session_id: str
     active_instance_count: int
+    created_by: int | None = None
 
 
 @attrs.frozen
@@ -116,17 +117,12 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         In a store bound to the caller's transaction, the session is not committed: commit, then
         call :meth:`launch_background_full_sync`.
         """
+        log = ActionLog(logger, PREPARE_ACTION, {"created_by": created_by})
         reaped = self.sessions.reap_stale(
             stale_after=self.stale_after, message=self.messages.session_interrupted
         )
         if reaped:
-            log_event(
-                logger,
-                logging.WARNING,
-                self.messages.sessions_reaped,
-                action=PREPARE_ACTION,
-                context={"created_by": created_by, "session_ids": reaped},
-            )
+            log.bind(session_ids=reaped).warning(self.messages.sessions_reaped)
         active = self.instances.count_active()
         if active <= 0:
             raise ValidationError(self.messages.no_active_instances)
@@ -141,26 +137,21 @@ class AccountsSyncActionsService(Generic[InstanceT]):
             raise ConflictError(
                 self.messages.full_sync_already_running, extra=conflict.extra
             ) from None
-        log_event(
-            logger,
-            logging.INFO,
-            self.messages.full_sync_prepared,
-            action=PREPARE_ACTION,
-            context={
-                "created_by": created_by,
-                "session_id": info.session_id,
-                "active_instance_count": active,
-            },
+        log.bind(session_id=info.session_id, active_instance_count=active).info(
+            self.messages.full_sync_prepared
         )
-        return AccountsSyncBackgroundPreparedSession(info.session_id, active)
+        return AccountsSyncBackgroundPreparedSession(info.session_id, active, created_by)
 
     def launch_background_full_sync(
         self, *, created_by: int | None = None, prepared: AccountsSyncBackgroundPreparedSession
     ) -> AccountsSyncBackgroundLaunchResult:
         """Hand the prepared session to the launcher and return at once.
 
-        If the launcher cannot start, the session is marked ``failed`` and the error re-raised.
+        ``created_by`` defaults to the one the session was prepared with. If the launcher
+        cannot start, the session is marked ``failed`` and the error re-raised.
         """
+        if created_by is None:
+            created_by = prepared.created_by
         job = FullSyncJob(session_id=prepared.session_id, created_by=created_by, manual_run=True)
         run = partial(
             run_full_sync_job,
@@ -171,30 +162,20 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         try:
             name = self.launcher.launch(job, run)
         except Exception as error:
-            log_event(
+            log = ActionLog(
                 logger,
-                logging.ERROR,
-                self.messages.background_launch_failed,
-                action=LAUNCH_ACTION,
-                context={"created_by": created_by, "session_id": prepared.session_id},
-                error=error,
+                LAUNCH_ACTION,
+                {"created_by": created_by, "session_id": prepared.session_id},
             )
-            try:
-                self.background_sessions.finish_session(
-                    prepared.session_id,
-                    status=SessionStatus.FAILED,
-                    error_message=describe_error(error),
-                )
-            except Exception as store_error:
-                # Keep the launcher's error for the caller; the reaper fails the session later.
-                log_event(
-                    logger,
-                    logging.WARNING,
-                    self.messages.session_not_marked_failed,
-                    action=LAUNCH_ACTION,
-                    context={"created_by": created_by, "session_id": prepared.session_id},
-                    error=store_error,
-                )
+            log.error(self.messages.background_launch_failed, error=error)
+            # The launcher's error is what the caller gets, whatever the store does.
+            fail_session(
+                self.background_sessions,
+                prepared.session_id,
+                error,
+                log=log,
+                messages=self.messages,
+            )
             raise
         return AccountsSyncBackgroundLaunchResult(
             prepared.session_id, prepared.active_instance_count, str(name)
@@ -213,33 +194,23 @@ class AccountsSyncActionsService(Generic[InstanceT]):
             raise NotFoundError(
                 self.messages.instance_not_found, extra={"instance_id": instance_id}
             )
-        context = {
-            "actor_id": actor_id,
-            "instance_id": instance.id,
-            "instance_name": instance.name,
-            "db_type": instance.db_type,
-            "host": instance.host,
-        }
-        texts = self.messages
-        log_event(
+        log = ActionLog(
             logger,
-            logging.INFO,
-            texts.instance_sync_started,
-            action=SINGLE_ACTION,
-            context=context,
-            sync_type=sync_type,
+            SINGLE_ACTION,
+            {
+                "actor_id": actor_id,
+                "instance_id": instance.id,
+                "instance_name": instance.name,
+                "db_type": instance.db_type,
+                "host": instance.host,
+            },
         )
+        texts = self.messages
+        log.info(texts.instance_sync_started, sync_type=sync_type)
         try:
             raw = self.sync_service.sync_accounts(instance, sync_type=sync_type)
         except Exception as error:
-            log_event(
-                logger,
-                logging.ERROR,
-                texts.instance_sync_error,
-                action=SINGLE_ACTION,
-                context=context,
-                error=error,
-            )
+            log.error(texts.instance_sync_error, error=error)
             raise
         success, result = normalize_sync_result(
             raw, context=texts.context_for(instance.name), messages=texts
@@ -247,22 +218,9 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         result = clean(result)
         if success:
             self.instances.increment_sync_count(instance.id)
-            log_event(
-                logger,
-                logging.INFO,
-                texts.instance_sync_succeeded,
-                action=SINGLE_ACTION,
-                context=context,
-                synced_count=result.get("synced_count"),
-            )
+            log.info(texts.instance_sync_succeeded, synced_count=result.get("synced_count"))
         else:
-            log_event(
-                logger,
-                logging.ERROR,
-                texts.instance_sync_failed,
-                action=SINGLE_ACTION,
-                context=context,
-                error_type="SyncFailed",
-                error_message=result["message"],
+            log.error(
+                texts.instance_sync_failed, error_type="SyncFailed", error_message=result["message"]
             )
         return AccountsSyncActionResult(success, result["message"], result)
