@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
 from accounts_sync.testing import FakeInstance
@@ -21,10 +21,7 @@ from accounts_sync.testing.contract import (
 class TestMemorySessions(SessionRepositoryContract):
     # The reference store is fast: explore it far longer than the server stores.
     machine_settings: ClassVar[settings] = settings(
-        max_examples=300,
-        stateful_step_count=50,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        SessionRepositoryContract.machine_settings, max_examples=300, stateful_step_count=50
     )
 
     @pytest.fixture

@@ -37,17 +37,10 @@ from accounts_sync import (
 from accounts_sync.ports import Clock, RecordOutcome
 from accounts_sync.testing import ManualClock
 
-from ._support import INTERRUPTED, SessionFactory, assert_counters_add_up
+from ._support import ACTIVE, INTERRUPTED, TERMINAL, SessionFactory, assert_counters_add_up
 
 __all__ = ["SessionMachine", "make_session_machine"]
 
-ACTIVE = (SessionStatus.PENDING, SessionStatus.RUNNING)
-TERMINAL = (
-    SessionStatus.COMPLETED,
-    SessionStatus.COMPLETED_WITH_ERRORS,
-    SessionStatus.FAILED,
-    SessionStatus.CANCELLED,
-)
 CATEGORIES = (SyncCategory.ACCOUNT, SyncCategory.CAPACITY)
 NAMES = ("db-a", "db-b", "数据库", "o'brien")
 MAX_INSTANCE_ID = 8

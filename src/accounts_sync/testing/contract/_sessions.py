@@ -24,9 +24,11 @@ from accounts_sync.testing import ManualClock, ScriptedSyncService, make_instanc
 
 from ._machine import make_session_machine
 from ._support import (
+    ACTIVE,
     HOSTILE_NAMES,
     HOSTILE_SESSION_IDS,
     INTERRUPTED,
+    TERMINAL,
     SessionFactory,
     assert_counters_add_up,
     create,
@@ -40,13 +42,6 @@ __all__ = ["SessionRepositoryContract"]
 
 STALE_AFTER = dt.timedelta(minutes=10)
 THREADS = 8
-TERMINAL = (
-    SessionStatus.COMPLETED,
-    SessionStatus.COMPLETED_WITH_ERRORS,
-    SessionStatus.FAILED,
-    SessionStatus.CANCELLED,
-)
-NOT_TERMINAL = (SessionStatus.PENDING, SessionStatus.RUNNING)
 
 
 class SessionRepositoryContract:
@@ -467,7 +462,7 @@ class SessionRepositoryContract:
         assert_counters_add_up(info)
 
     @pytest.mark.parametrize("state", ["pending", "running", "terminal", "unknown"])
-    @pytest.mark.parametrize("status", NOT_TERMINAL)
+    @pytest.mark.parametrize("status", ACTIVE)
     def test_finish_session_refuses_a_non_terminal_status(
         self, sessions: SyncSessionRepository, state: str, status: SessionStatus
     ) -> None:

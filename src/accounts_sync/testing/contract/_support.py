@@ -11,6 +11,7 @@ from accounts_sync import (
     InstanceRepository,
     Messages,
     RecordStatus,
+    SessionStatus,
     SyncCategory,
     SyncSessionInfo,
     SyncSessionRepository,
@@ -20,9 +21,11 @@ from accounts_sync.ports import Clock, RecordOutcome
 from accounts_sync.testing import FakeInstance
 
 __all__ = [
+    "ACTIVE",
     "HOSTILE_NAMES",
     "HOSTILE_SESSION_IDS",
     "INTERRUPTED",
+    "TERMINAL",
     "InstanceFactory",
     "SessionFactory",
     "SyncCountReader",
@@ -44,6 +47,17 @@ InstanceFactory = Callable[[Sequence[FakeInstance]], InstanceRepository[Any]]
 
 SyncCountReader = Callable[[InstanceRepository[Any], int], int]
 """Reads an instance's stored ``sync_count`` (0 when missing) from a repository's store."""
+
+ACTIVE = (SessionStatus.PENDING, SessionStatus.RUNNING)
+"""The statuses of a session that still holds (or may hold) the single-flight lock."""
+
+TERMINAL = (
+    SessionStatus.COMPLETED,
+    SessionStatus.COMPLETED_WITH_ERRORS,
+    SessionStatus.FAILED,
+    SessionStatus.CANCELLED,
+)
+"""The statuses a session never leaves."""
 
 INTERRUPTED = Messages().session_interrupted
 """The reaper's default message."""
