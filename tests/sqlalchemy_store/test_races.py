@@ -115,3 +115,27 @@ def test_concurrent_claims_have_one_winner(sql_engine: sa.Engine) -> None:
 
     with ThreadPoolExecutor(THREADS) as threads:
         assert sorted(threads.map(claim, range(THREADS))) == [False] * (THREADS - 1) + [True]
+
+
+def test_concurrent_bulk_increments_with_mixed_steps_lose_nothing(sql_engine: sa.Engine) -> None:
+    """Each call bumps some ids twice and others once (two UPDATEs in one transaction), over
+    shared rows in opposite orders: without locking in id order, InnoDB deadlocks (1213) and
+    the losing transaction's increments are lost."""
+    SqlAlchemyInstanceRepository(sql_engine).upsert(make_instances(40))
+    repo = SqlAlchemyInstanceRepository(sql_engine)
+    forward = [*range(1, 41), *range(1, 21)]
+    backward = [*range(40, 0, -1), *range(40, 20, -1)]
+    rounds = 12
+    barrier = threading.Barrier(THREADS)
+
+    def bump(index: int) -> None:
+        barrier.wait()
+        for _ in range(rounds):
+            repo.increment_sync_counts(forward if index % 2 else backward)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(bump, range(THREADS)))
+    expected_each = THREADS * rounds * 3 // 2  # every id is bumped twice in one of two lists
+    counts = [repo.sync_count(instance_id) for instance_id in range(1, 41)]
+    assert sum(counts) == THREADS * rounds * 60
+    assert counts == [expected_each] * 40

@@ -294,10 +294,11 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         for instance_id, times in counts.items():
             by_step[times].append(instance_id)
         with self._scope.write() as conn:
-            if conn.dialect.name == "postgresql" and len(counts) > 1:
-                # PostgreSQL updates rows in heap order, which moves as rows are updated, so two
-                # multi-row updates could lock shared rows in opposite orders and deadlock: lock
-                # them in id order first. (InnoDB walks the key in order; SQLite locks the file.)
+            if conn.dialect.name != "sqlite" and len(counts) > 1:
+                # Two transactions must lock shared rows in the same order or they deadlock:
+                # PostgreSQL updates in heap order, which moves as rows are updated, and InnoDB
+                # locks each UPDATE's rows in key order but this transaction runs one UPDATE per
+                # step. So lock every row in id order first. (SQLite locks the whole file.)
                 ordered = sorted(counts)
                 for start in range(0, len(ordered), _IN_BATCH):
                     conn.execute(self._lock_in_order, {"p_ids": ordered[start : start + _IN_BATCH]})
