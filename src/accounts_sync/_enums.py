@@ -1,4 +1,4 @@
-"""String enumerations of the sync vocabulary (SPEC §1.2)."""
+"""String enumerations of the sync vocabulary."""
 
 from __future__ import annotations
 

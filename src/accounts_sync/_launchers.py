@@ -1,4 +1,4 @@
-"""In-process launchers: a daemon thread, the caller's thread, or any executor (SPEC §4.4)."""
+"""In-process launchers: a daemon thread, the caller's thread, or any executor."""
 
 from __future__ import annotations
 

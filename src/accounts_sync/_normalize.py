@@ -1,4 +1,4 @@
-"""Turn whatever a sync service returned into a clean result (SPEC §2.4)."""
+"""Turn whatever a sync service returned into a clean result."""
 
 from __future__ import annotations
 

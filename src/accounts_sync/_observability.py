@@ -1,4 +1,4 @@
-"""The logging contract (SPEC §7): every record carries ``action`` and ``context``."""
+"""The logging contract: every record carries ``action`` and ``context``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Immutable snapshots of sync sessions and their per-instance records (SPEC §1.3)."""
+"""Immutable snapshots of sync sessions and their per-instance records."""
 
 from __future__ import annotations
 

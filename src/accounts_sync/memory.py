@@ -1,4 +1,4 @@
-"""Thread-safe in-memory repositories, for scripts, demos and tests (SPEC §5.1)."""
+"""Thread-safe in-memory repositories, for scripts, demos and tests."""
 
 from __future__ import annotations
 

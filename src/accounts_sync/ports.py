@@ -1,4 +1,4 @@
-"""The Protocols a host implements or plugs in (SPEC §2.2, §4)."""
+"""The Protocols a host implements or plugs in."""
 
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ class SyncSessionRepository(Protocol):
         ...
 
     def heartbeat(self, session_id: str) -> None:
-        """Stamp ``heartbeat_at`` on a running session."""
+        """Stamp ``heartbeat_at`` on a running session (not its progress)."""
         ...
 
     def request_cancel(self, session_id: str) -> bool:
@@ -178,9 +178,19 @@ class SyncSessionRepository(Protocol):
         """
         ...
 
-    def reap_stale(self, *, stale_after: dt.timedelta, message: str = ...) -> list[str]:
+    def reap_stale(
+        self,
+        *,
+        stale_after: dt.timedelta,
+        message: str = ...,
+        stalled_after: dt.timedelta | None = None,
+    ) -> list[str]:
         """Fail pending/running sessions whose heartbeat (or creation, if never claimed) is older
-        than ``stale_after``, as ``finish_session(FAILED, message)`` does; return their ids."""
+        than ``stale_after``, as ``finish_session(FAILED, message)`` does; return their ids.
+
+        With ``stalled_after``, also running sessions whose records made no progress (none
+        started or finished, see ``_lifecycle.is_stalled``) for that long: a heartbeat goes on
+        while one call hangs, so staleness alone never ends such a session."""
         ...
 
 

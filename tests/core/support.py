@@ -39,7 +39,7 @@ def library_records(records: Iterable[logging.LogRecord]) -> list[logging.LogRec
 
 
 def assert_log_contract(records: Iterable[logging.LogRecord]) -> None:
-    """SPEC §7: ``action`` (str) and ``context`` (dict) on every record; ERROR adds the error."""
+    """The logging contract: ``action`` (str) and ``context`` (dict) on every record; ERROR adds the error."""
     for record in records:
         assert isinstance(getattr(record, "action", None), str), record
         assert record.action  # type: ignore[attr-defined]
@@ -76,7 +76,7 @@ def assert_record_free_of(record: logging.LogRecord, secret: str) -> None:
 
 
 def assert_counters_add_up(info: SyncSessionInfo) -> None:
-    """SPEC §1.3: finished ≤ total, with equality once the session is terminal."""
+    """Counters: finished ≤ total, with equality once the session is terminal."""
     counters = (info.successful_instances, info.failed_instances, info.cancelled_instances)
     assert all(count >= 0 for count in counters)
     finished = sum(counters)

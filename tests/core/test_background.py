@@ -1,4 +1,4 @@
-"""SPEC §3.1 prepare_background_full_sync and §3.2 launch_background_full_sync."""
+"""prepare_background_full_sync and launch_background_full_sync (docs: Concepts)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class RecordingTask:
             raise self.error
 
 
-# --- §3.1 prepare ------------------------------------------------------------------------------
+# --- prepare ----------------------------------------------------------------------------------
 
 
 def test_prepare_creates_a_pending_manual_account_session_and_launches_nothing() -> None:
@@ -251,7 +251,7 @@ def test_racing_prepares_create_exactly_one_session() -> None:
     assert [s.session_id for s in service.sessions.list_sessions()] == winners
 
 
-# --- §3.2 launch -------------------------------------------------------------------------------
+# --- launch -----------------------------------------------------------------------------------
 
 
 @pytest.mark.timeout(30)

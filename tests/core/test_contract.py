@@ -1,4 +1,4 @@
-"""The firm surface of SPEC §1.2, §2.1, §2.3 and §2.5 that the flows above rely on."""
+"""The public surface (enumerations, the service, errors, messages) that the flows above rely on."""
 
 from __future__ import annotations
 

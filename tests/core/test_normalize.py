@@ -1,4 +1,4 @@
-"""SPEC §2.4: every row and rule of ``normalize_sync_result``, as properties."""
+"""Normalization (docs: Normalization): every row and rule of ``normalize_sync_result``, as properties."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ TRUE_WORDS = ("true", "1", "yes", "y", "ok", "success", "succeeded", "completed"
 
 
 def spec_success(value: object) -> bool:
-    """The coercion table of §2.4."""
+    """The coercion table of the normalization rules."""
     if isinstance(value, bool):
         return value
     if value is None:

@@ -1,4 +1,4 @@
-"""SPEC §7 and §8: the logging contract, redaction in logs, and a silent package by default."""
+"""Logging and redaction (docs: Operations, Security): the logging contract, redaction in logs, and a silent package by default."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §3.3 sync_instance_accounts, step by step."""
+"""sync_instance_accounts, step by step (docs: Concepts)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SPEC §6.1 endpoints through Django's real test client: envelopes, authorization, CSRF,
+"""The HTTP endpoints through Django's real test client: envelopes, authorization, CSRF,
 and launching only after the commit."""
 
 from __future__ import annotations

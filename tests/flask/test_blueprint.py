@@ -1,4 +1,4 @@
-"""The Flask blueprint over every row of SPEC §6.1, on in-memory stores."""
+"""The Flask blueprint over every endpoint of the HTTP contract, on in-memory stores."""
 
 from __future__ import annotations
 

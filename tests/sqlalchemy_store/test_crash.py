@@ -1,4 +1,4 @@
-"""A worker killed mid-run (SIGKILL) leaves a session the reaper recovers (SPEC §4.3)."""
+"""A worker killed mid-run (SIGKILL) leaves a session the reaper recovers."""
 
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ LOGIN_URL = "admin:login"
 # The toy sync service sleeps this many seconds (min, max) per instance.
 DEMO_SYNC_LATENCY = (0.2, 0.8)
 
-# Every record of the library's loggers carries ``action`` and ``context`` (SPEC §7).
+# Every record of the library's loggers carries ``action`` and ``context``.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,4 @@
-"""Reference collectors: canonical snapshots of the accounts of a database server (SPEC §11).
+"""Reference collectors: canonical snapshots of the accounts of a database server.
 
 ``PostgresCollector`` and ``MySQLCollector`` (MySQL 5.7/8.0, MariaDB 10.3+) read a server with a
 fixed number of read-only statements and return a ``ServerSnapshot``; other engines plug in

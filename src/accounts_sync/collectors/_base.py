@@ -1,4 +1,4 @@
-"""The collector contract and its errors (SPEC §11.2); the registry is in ``_registry``."""
+"""The collector contract and its errors; the registry is in ``_registry``."""
 
 from __future__ import annotations
 

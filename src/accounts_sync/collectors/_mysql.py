@@ -1,4 +1,4 @@
-"""MySQL 5.7/8.0 and MariaDB 10.3+ collector: accounts, roles, grants at every level (SPEC §11.2).
+"""MySQL 5.7/8.0 and MariaDB 10.3+ collector: accounts, roles, grants at every level.
 
 The catalogue is chosen from the server version: MariaDB 10.4+ keeps accounts in
 ``mysql.global_priv`` (JSON; global privileges as a bit mask), older MariaDB and MySQL in

@@ -1,4 +1,4 @@
-"""PostgreSQL collector: roles, memberships and the grants parsed from ACLs (SPEC §11.2)."""
+"""PostgreSQL collector: roles, memberships and the grants parsed from ACLs."""
 
 from __future__ import annotations
 

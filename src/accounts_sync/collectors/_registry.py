@@ -1,4 +1,4 @@
-"""The registry engines plug into: collectors by ``db_type`` (SPEC §11.2)."""
+"""The registry engines plug into: collectors by ``db_type``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Canonical, hashable snapshots of database accounts and their privileges (SPEC §11.1).
+"""Canonical, hashable snapshots of database accounts and their privileges.
 
 Two collections of an unchanged server are equal, and so are their canonical JSON texts and
 digests, byte for byte: sets are sorted, attribute values are typed scalars, times are UTC.

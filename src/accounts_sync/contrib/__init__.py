@@ -1,5 +1,5 @@
 """Framework integrations, each behind its pip extra and imported only when used.
 
-``accounts_sync.contrib.http`` holds the framework-neutral HTTP contract (SPEC §6.1) that the
+``accounts_sync.contrib.http`` holds the framework-neutral HTTP contract that the
 Flask and Django integrations share.
 """

@@ -1,4 +1,4 @@
-"""Celery integration (SPEC §6.3): a launcher for the web side, a task for the worker side.
+"""Celery integration: a launcher for the web side, a task for the worker side.
 
 Install with ``pip install "accounts-sync[celery]"``. The web process sends each full-sync job to
 the task named ``accounts_sync._full_sync`` with the session id as the Celery task id; the worker

@@ -1,4 +1,4 @@
-"""Flask integration (SPEC §6.1, §6.2): a blueprint over :mod:`accounts_sync.contrib.http`.
+"""Flask integration: a blueprint over :mod:`accounts_sync.contrib.http`.
 
 Install with ``pip install "accounts-sync[flask]"``. The views only translate: the Flask
 request goes to the shared :class:`~accounts_sync.contrib.http.HttpDispatch` (authorization,
@@ -54,7 +54,7 @@ def create_blueprint(
     url_prefix: str = DEFAULT_URL_PREFIX,
     name: str = "accounts_sync",
 ) -> Blueprint:
-    """Build the blueprint of SPEC §6.1 under ``url_prefix``.
+    """Build the blueprint of the HTTP contract (docs: Flask) under ``url_prefix``.
 
     ``authorize(request, action[, target])`` is mandatory (``TypeError`` without it): it returns
     the acting user's id or ``None``, or raises ``NotAuthenticated`` (401) / ``PermissionDenied``

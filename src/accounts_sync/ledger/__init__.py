@@ -1,4 +1,4 @@
-"""The account ledger: what every instance's accounts looked like, and every change (SPEC §11.3).
+"""The account ledger: what every instance's accounts looked like, and every change.
 
 ``LedgerSyncService`` is a ready ``SupportsAccountSync``: it collects an instance with a
 collector from ``accounts_sync.collectors``, diffs the result against the ledger tables and

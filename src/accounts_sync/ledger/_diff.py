@@ -1,4 +1,4 @@
-"""The pure diff rule between ledger states and collected snapshots (SPEC §11.3).
+"""The pure diff rule between ledger states and collected snapshots.
 
 ``plan_changes`` decides what happens to every account; ``diff_snapshots`` says exactly what
 changed in one; ``apply_changes`` replays changes, so ``apply_changes(a, plan_changes(a, b))``

@@ -1,4 +1,4 @@
-"""The ledger's tables, in a ``MetaData`` the host can hand to Alembic (SPEC §11.3).
+"""The ledger's tables, in a ``MetaData`` the host can hand to Alembic.
 
 Build them with a table-name prefix of your choice::
 

@@ -1,5 +1,5 @@
 """SQLAlchemy persistence: the library's tables, repositories on any SQLAlchemy database, and a
-launch-after-commit helper (SPEC §5.2).
+launch-after-commit helper.
 
 Standalone repositories (on an Engine or sessionmaker) commit every operation; ``.bound(session)``
 repositories write in the host's Session and let the host commit. See ``docs/persistence.md``.

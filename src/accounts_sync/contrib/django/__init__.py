@@ -1,4 +1,4 @@
-"""Django integration: models, stores, views and URL patterns (SPEC §6.1, §6.2).
+"""Django integration: models, stores, views and URL patterns.
 
 Add ``"accounts_sync.contrib.django"`` to ``INSTALLED_APPS`` (app label ``accounts_sync``) and
 run ``migrate``. The names below are imported lazily, on first use, so that Django can import

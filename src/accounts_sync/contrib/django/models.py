@@ -1,4 +1,4 @@
-"""Sync sessions and their per-instance records (SPEC §1.3), as Django models.
+"""Sync sessions and their per-instance records, as Django models.
 
 Statuses and categories are plain strings validated by the repository through the library's
 enums; they carry no ``choices`` so a new enum member never makes a host's

@@ -1,4 +1,4 @@
-"""The HTTP endpoints of SPEC §6.1 as Django views over :mod:`accounts_sync.contrib.http`.
+"""The HTTP endpoints (docs: Django) as Django views over :mod:`accounts_sync.contrib.http`.
 
 The views only translate: the Django request goes to the shared
 :class:`~accounts_sync.contrib.http.HttpDispatch` (authorization, checks, envelopes, status

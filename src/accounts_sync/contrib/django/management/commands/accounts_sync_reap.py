@@ -1,4 +1,4 @@
-"""``manage.py accounts_sync_reap``: fail sessions whose worker stopped beating (SPEC §4.3)."""
+"""``manage.py accounts_sync_reap``: fail sessions whose worker stopped beating."""
 
 from __future__ import annotations
 
