@@ -97,6 +97,7 @@ class _Session:
     created_by: int | None
     created_at: dt.datetime
     heartbeat_at: dt.datetime | None = None
+    progress_at: dt.datetime | None = None  # when a record last started or finished
     started_at: dt.datetime | None = None
     completed_at: dt.datetime | None = None
     total_instances: int = 0
@@ -252,6 +253,7 @@ class InMemorySyncSessionRepository:
             ):
                 return False
             now = self.clock()
+            session.progress_at = now
             for instance_id in instance_ids:
                 record = session.records.get(instance_id)
                 if record is not None and record.status is RecordStatus.PENDING:
@@ -277,7 +279,7 @@ class InMemorySyncSessionRepository:
                 else:
                     session.failed_instances += 1
             if session.status is SessionStatus.RUNNING:
-                session.heartbeat_at = now
+                session.heartbeat_at = session.progress_at = now
 
     def heartbeat(self, session_id: str) -> None:
         with self._lock:
@@ -312,14 +314,23 @@ class InMemorySyncSessionRepository:
         *,
         stale_after: dt.timedelta,
         message: str = rules.DEFAULT_INTERRUPTED_MESSAGE,
+        stalled_after: dt.timedelta | None = None,
     ) -> list[str]:
         with self._lock:
-            cutoff = self.clock() - stale_after
+            now = self.clock()
+            cutoff = now - stale_after
+            stalled = None if stalled_after is None else now - stalled_after
             stale = [
                 s
                 for s in self._sessions.values()
                 if s.status in rules.ACTIVE_SESSION_STATUSES
-                and rules.is_stale(s.heartbeat_at, s.created_at, cutoff)
+                and (
+                    rules.is_stale(s.heartbeat_at, s.created_at, cutoff)
+                    or (
+                        stalled is not None
+                        and rules.is_stalled(s.status, s.progress_at, s.started_at, stalled)
+                    )
+                )
             ]
             for session in stale:
                 self._finish(session, SessionStatus.FAILED, message)

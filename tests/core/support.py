@@ -39,7 +39,7 @@ def library_records(records: Iterable[logging.LogRecord]) -> list[logging.LogRec
 
 
 def assert_log_contract(records: Iterable[logging.LogRecord]) -> None:
-    """The logging contract: ``action`` (str) and ``context`` (dict) on every record; ERROR adds the error."""
+    """Logging: ``action`` (str) and ``context`` (dict) on every record; ERROR adds the error."""
     for record in records:
         assert isinstance(getattr(record, "action", None), str), record
         assert record.action  # type: ignore[attr-defined]

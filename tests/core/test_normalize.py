@@ -1,4 +1,4 @@
-"""Normalization (docs: Normalization): every row and rule of ``normalize_sync_result``, as properties."""
+"""Normalization: every row and rule of ``normalize_sync_result``, as properties."""
 
 from __future__ import annotations
 

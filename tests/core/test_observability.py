@@ -1,4 +1,4 @@
-"""Logging and redaction (docs: Operations, Security): the logging contract, redaction in logs, and a silent package by default."""
+"""The logging contract, redaction in logs, and a silent package by default."""
 
 from __future__ import annotations
 

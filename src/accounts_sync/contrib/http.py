@@ -1,4 +1,4 @@
-"""The framework-neutral HTTP contract (docs: Flask, Django), shared by the Flask and Django adapters.
+"""The framework-neutral HTTP contract shared by the Flask and Django adapters.
 
 Everything both frameworks must do alike lives behind this module, once: the route table
 (:data:`ROUTES`), the ``authorize`` hook's call and the check of its answer, the checks of

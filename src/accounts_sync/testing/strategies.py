@@ -1,4 +1,4 @@
-"""Hypothesis strategies for raw sync results, and a checker for the normalization rules (docs: Normalization).
+"""Hypothesis strategies for raw sync results, and a checker for the normalization rules.
 
 Property-test your own sync service: draw inputs, run your service or its result through
 ``normalize_sync_result`` and assert with :func:`check_normalized`.
@@ -102,7 +102,7 @@ def _mappings(draw: st.DrawFn) -> dict[Any, Any]:
 
 
 def raw_sync_results() -> st.SearchStrategy[Any]:
-    """Anything a sync service may return: every row of the normalization table plus hostile values."""
+    """Anything a sync service may return: each normalization rule plus hostile values."""
     return st.one_of(
         st.none(),
         st.just({}),
@@ -118,8 +118,8 @@ def check_normalized(
     raw: Any, success: bool, result: Mapping[str, Any], *, context: str, before: Any = None
 ) -> None:
     """Assert that ``(success, result) = normalize_sync_result(raw, context=context)`` honours
-    the normalization rules with the default (Chinese) messages. Pass ``before=copy.deepcopy(raw)`` to also
-    check that the input was not mutated."""
+    the normalization rules with the default (Chinese) messages. Pass
+    ``before=copy.deepcopy(raw)`` to also check that the input was not mutated."""
     assert isinstance(success, bool)
     assert result["success"] is success
     assert result["status"] == ("completed" if success else "failed")
