@@ -10,9 +10,8 @@ server stored (never upper-cased). Password hashes are never selected.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -20,234 +19,29 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from ._base import Bind, CollectionError, NameFilter, positive, read_only_scope
-from ._snapshot import AccountKind, AccountSnapshot, Membership, Privilege, ServerSnapshot
+from ._mysql_server import (
+    _CATALOGUE_TABLES,
+    _GRANT_BIT,
+    _LIMITS,
+    _MARIADB_BITS,
+    _OPTIONAL_USER_COLUMNS,
+    _PRIV_COLUMN,
+    _SSL_TYPES,
+    MySQLServer,
+    _account,
+    _flag,
+    _key,
+    _level,
+    _number,
+    _set_items,
+    _set_privilege,
+    _text,
+    _yes_columns,
+    parse_server_version,
+)
+from ._snapshot import AccountSnapshot, Membership, Privilege, ServerSnapshot
 
 __all__ = ["MySQLCollector", "MySQLServer", "parse_server_version"]
-
-_CATALOGUE_TABLES = (
-    "user",
-    "db",
-    "global_priv",
-    "tables_priv",
-    "columns_priv",
-    "procs_priv",
-    "roles_mapping",
-    "role_edges",
-    "default_roles",
-    "global_grants",
-)
-_PRIV_COLUMN = re.compile(r"^[A-Za-z_]+_priv$")
-_OPTIONAL_USER_COLUMNS = (
-    "account_locked",
-    "password_expired",
-    "password_lifetime",
-    "plugin",
-    "is_role",
-    "default_role",
-    "ssl_type",
-    "max_questions",
-    "max_updates",
-    "max_connections",
-    "max_user_connections",
-)
-_LIMITS = ("max_questions", "max_updates", "max_connections", "max_user_connections")
-# Column names whose privilege is not simply the name without ``_priv`` in upper case.
-_COLUMN_NAMES = {
-    "Create_tmp_table_priv": "CREATE TEMPORARY TABLES",
-    "Repl_slave_priv": "REPLICATION SLAVE",
-    "Repl_client_priv": "REPLICATION CLIENT",
-    "Show_db_priv": "SHOW DATABASES",
-}
-# Items of the SET columns of tables_priv/procs_priv whose privilege name differs.
-_SET_NAMES = {"Delete versioning rows": "DELETE HISTORY"}
-# MariaDB's privilege bits (``access`` in mysql.global_priv) and the version that defined each;
-# bit 10 is GRANT OPTION. Bits a version does not define grant nothing there, and the built-in
-# ``mysql@localhost`` has all 64 set, so they are ignored rather than reported.
-_MARIADB_BITS: tuple[tuple[str | None, tuple[int, int, int]], ...] = (
-    *(
-        (name, (0, 0, 0))
-        for name in (
-            "SELECT",
-            "INSERT",
-            "UPDATE",
-            "DELETE",
-            "CREATE",
-            "DROP",
-            "RELOAD",
-            "SHUTDOWN",
-            "PROCESS",
-            "FILE",
-            None,
-            "REFERENCES",
-            "INDEX",
-            "ALTER",
-            "SHOW DATABASES",
-            "SUPER",
-            "CREATE TEMPORARY TABLES",
-            "LOCK TABLES",
-            "EXECUTE",
-            "REPLICATION SLAVE",
-            "BINLOG MONITOR",
-            "CREATE VIEW",
-            "SHOW VIEW",
-            "CREATE ROUTINE",
-            "ALTER ROUTINE",
-            "CREATE USER",
-            "EVENT",
-            "TRIGGER",
-            "CREATE TABLESPACE",
-        )
-    ),
-    ("DELETE HISTORY", (10, 3, 4)),
-    *(
-        (name, (10, 5, 2))
-        for name in (
-            "SET USER",
-            "FEDERATED ADMIN",
-            "CONNECTION ADMIN",
-            "READ_ONLY ADMIN",
-            "REPLICATION SLAVE ADMIN",
-            "REPLICATION MASTER ADMIN",
-            "BINLOG ADMIN",
-            "BINLOG REPLAY",
-        )
-    ),
-    ("SLAVE MONITOR", (10, 5, 8)),
-    ("SHOW CREATE ROUTINE", (11, 3, 0)),
-)
-_GRANT_BIT = 10
-_SSL_TYPES = ("", "ANY", "X509", "SPECIFIED")
-_TRUE = frozenset({"1", "true", "y", "yes"})
-
-
-@attrs.frozen
-class MySQLServer:
-    """What the collector needs to know of a server: flavour and version numbers."""
-
-    version: str
-    mariadb: bool
-    numbers: tuple[int, int, int]
-
-    @property
-    def uses_global_priv(self) -> bool:
-        return self.mariadb and self.numbers >= (10, 4, 0)
-
-    @property
-    def roles_table(self) -> str | None:
-        if self.mariadb:
-            return "roles_mapping"
-        return "role_edges" if self.numbers >= (8, 0, 0) else None
-
-    @property
-    def has_dynamic_privileges(self) -> bool:
-        return not self.mariadb and self.numbers >= (8, 0, 0)
-
-    @property
-    def binlog_monitor(self) -> bool:
-        """MariaDB 10.5.2 renamed REPLICATION CLIENT to BINLOG MONITOR (same bit)."""
-        return self.mariadb and self.numbers >= (10, 5, 2)
-
-
-def parse_server_version(text: str) -> MySQLServer:
-    """Read ``SELECT VERSION()``: ``10.11.6-MariaDB-0+deb12u1``, ``8.0.36``, ``5.7.44-log``…"""
-    raw = text.strip()
-    mariadb = "mariadb" in raw.lower()
-    if mariadb and raw.startswith("5.5.5-"):
-        raw = raw[len("5.5.5-") :]  # the replication-compatibility prefix of old MariaDB
-    match = re.match(r"(\d+)\.(\d+)\.(\d+)", raw) or re.match(r"(\d+)\.(\d+)()", raw)
-    if match is None:
-        raise CollectionError(f"unrecognised server version: {text!r}")
-    major, minor, patch = (int(part or 0) for part in match.groups())
-    return MySQLServer(text.strip(), mariadb, (major, minor, patch))
-
-
-def _text(value: object) -> str:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8")
-    return "" if value is None else str(value)
-
-
-def _flag(value: object) -> bool:
-    return _text(value).strip().lower() in _TRUE
-
-
-def _key(user: object, host: object) -> str:
-    return f"{_text(user)}@{_text(host).lower()}"
-
-
-def _column_privilege(column: str, server: MySQLServer) -> str:
-    if column == "Repl_client_priv" and server.binlog_monitor:
-        return "BINLOG MONITOR"
-    return _COLUMN_NAMES.get(column) or column[: -len("_priv")].replace("_", " ").upper()
-
-
-def _yes_columns(
-    columns: Sequence[str], values: Mapping[str, object], server: MySQLServer
-) -> list[str]:
-    """The privileges of the ``*_priv`` columns set to ``Y`` (``Grant_priv`` is the option)."""
-    return [
-        _column_privilege(column, server)
-        for column in columns
-        if column != "Grant_priv" and _flag(values[column])
-    ]
-
-
-def _number(value: object) -> int | None:
-    text = _text(value)
-    return int(text) if text else None
-
-
-def _account(
-    user: object,
-    host: object,
-    *,
-    is_role: bool,
-    locked: bool,
-    global_privileges: list[Privilege],
-    plugin: object,
-    password_expired: bool,
-    password_lifetime: object,
-    ssl_type: str,
-    limits: Mapping[str, object],
-    default_role: object,
-) -> dict[str, Any]:
-    """One account's fields, the same whichever catalogue layout they came from."""
-    attributes: dict[str, Any] = {
-        "plugin": _text(plugin) or None,
-        "password_expired": password_expired,
-        "password_lifetime": _number(password_lifetime),
-        "ssl_type": ssl_type or None,
-    }
-    for name in _LIMITS:
-        attributes[name] = _number(limits.get(name)) or None  # 0 means unlimited
-    if _text(default_role):
-        attributes["default_roles"] = (f"{_text(default_role)}@",)  # a MariaDB role's key
-    return {
-        "user": _text(user),
-        "host": _text(host).lower(),
-        "kind": AccountKind.ROLE if is_role else AccountKind.USER,
-        "locked": locked,
-        "attributes": attributes,
-        "global": global_privileges,
-    }
-
-
-def _set_items(value: object) -> list[str]:
-    return [item for item in _text(value).split(",") if item]
-
-
-def _set_privilege(item: str) -> str:
-    return _SET_NAMES.get(item) or item.upper()
-
-
-def _level(
-    scope: str, target: tuple[str, ...], names: Iterable[str], grant_option: bool
-) -> list[Privilege]:
-    privileges = [Privilege(scope, target, name, grant_option) for name in names]
-    if grant_option and not privileges:
-        # ``GRANT USAGE ... WITH GRANT OPTION``: the option alone, nothing else to flag.
-        privileges.append(Privilege(scope, target, "USAGE", True))
-    return privileges
 
 
 @attrs.frozen(kw_only=True)
