@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from .._errors import CollectionError
 from ._snapshot import AccountKind, Privilege
 
 _CATALOGUE_TABLES = (
