@@ -82,9 +82,6 @@ IN_BATCH = 500
 MAX_SESSION_ID_LENGTH = 64
 """Longer ids cannot be ours (they are uuid4 strings, or an engine's task id)."""
 
-_BIGINT = 2**63
-
-
 def require_terminal(status: SessionStatus | str) -> SessionStatus:
     """``status`` as a terminal ``SessionStatus``; ``ValueError`` for any other status.
 
@@ -172,10 +169,11 @@ def plausible_session_id(session_id: object) -> bool:
     )
 
 
-def fits_bigint(instance_id: object) -> bool:
-    """``instance_id`` is an int (not a bool) a signed 64-bit column can hold."""
+def fits_bigint(instance_id: object, *, bits: int = 64) -> bool:
+    """``instance_id`` is an int (not a bool) a signed integer column of ``bits`` can hold."""
+    limit = 2 ** (bits - 1)
     return (
         isinstance(instance_id, int)
         and not isinstance(instance_id, bool)
-        and -_BIGINT <= instance_id < _BIGINT
+        and -limit <= instance_id < limit
     )

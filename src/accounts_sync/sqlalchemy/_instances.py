@@ -11,6 +11,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from .._lifecycle import fits_bigint
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
 from ._tables import instances_table
 
@@ -226,6 +227,8 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         return total - inactive
 
     def get(self, instance_id: int) -> InstanceT | None:
+        if not fits_bigint(instance_id, bits=_id_bits(self._map.id)):
+            return None  # no row can have it; asking would be a database error, not an answer
         found = self._fetch(sa.and_(self._map.id == instance_id, self._map.not_deleted()))
         return found[0] if found else None
 
@@ -403,3 +406,13 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
 
 def _key(column: sa.ColumnElement[Any]) -> str:
     return cast(sa.Column[Any], column).key
+
+
+def _id_bits(column: sa.ColumnElement[Any]) -> int:
+    """How many bits the host's id column holds (64 unless it is a plain or small INTEGER)."""
+    kind = column.type
+    if isinstance(kind, sa.SmallInteger):
+        return 16
+    if isinstance(kind, sa.Integer) and not isinstance(kind, sa.BigInteger):
+        return 32
+    return 64
