@@ -1,4 +1,4 @@
-"""The ``InstanceRepository`` contract as a test class to subclass (SPEC §4.1)."""
+"""The ``InstanceRepository`` contract as a test class to subclass."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A Hypothesis state machine for any ``SyncSessionRepository`` (SPEC §1.3, §4.2, §4.3).
+"""A Hypothesis state machine for any ``SyncSessionRepository``.
 
 The machine keeps its own model of every session and record, derived from the protocol's
 docstrings, and checks the store against it after every step:
