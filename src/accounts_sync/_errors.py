@@ -9,12 +9,13 @@ either::
     ├── ConflictError                          another session holds the single flight
     ├── NotAuthenticated(PermissionError)      ``authorize``: nobody is logged in
     ├── PermissionDenied(PermissionError)      ``authorize``: this user may not
+    ├── HookResultError(TypeError)             ``authorize`` answered neither an id nor None
     ├── CollectionError                        a collector could not read the whole server
     ├── UnsupportedDatabaseError(LookupError)  no collector for the ``db_type``
     └── MissingDsnError(LookupError)           no DSN given for an instance
 
 They are re-exported where their users look for them: the first four from ``accounts_sync``,
-the authorization pair from ``accounts_sync.contrib.http``, the collector pair from
+the authorization errors from ``accounts_sync.contrib.http``, the collector pair from
 ``accounts_sync.collectors``, ``MissingDsnError`` from ``accounts_sync.collectors.dsn``.
 """
 
@@ -26,6 +27,7 @@ __all__ = [
     "AccountsSyncError",
     "CollectionError",
     "ConflictError",
+    "HookResultError",
     "MissingDsnError",
     "NotAuthenticated",
     "NotFoundError",
@@ -108,6 +110,13 @@ class PermissionDenied(AccountsSyncError, PermissionError):
 
     default_message: ClassVar[str] = "permission denied"
     http_status: ClassVar[int] = 403
+
+
+class HookResultError(AccountsSyncError, TypeError):
+    """An ``authorize`` hook returned something other than an ``int`` actor id or ``None``:
+    a configuration error, answered 500 and never taken as a pass."""
+
+    default_message: ClassVar[str] = "the authorize hook must return an actor id or None"
 
 
 class CollectionError(AccountsSyncError):

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias, TypeVar, cast
 
-from .._errors import NotAuthenticated, PermissionDenied
+from .._errors import HookResultError, NotAuthenticated, PermissionDenied
 from .._sessions import SyncSessionInfo
 
 __all__ = [
@@ -63,10 +63,6 @@ class AuthorizeAction(Protocol[RequestT_contra]):
 
 Authorize: TypeAlias = "AuthorizeTarget[RequestT_contra] | AuthorizeAction[RequestT_contra]"
 """Either form of the hook; which one is decided once, from its signature."""
-
-
-class HookResultError(TypeError):
-    """The hook returned something other than an ``int`` actor id or ``None``."""
 
 
 def require_authorize(authorize: object) -> None:
