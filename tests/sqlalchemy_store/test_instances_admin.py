@@ -48,6 +48,8 @@ def test_find_by_id_or_exact_name(repository: SqlAlchemyInstanceRepository[Insta
     assert [row.id for row in repository.find(" pg-main ")] == [first]
     assert [row.id for row in repository.find("twin")] == [twin, twin_too]
     assert repository.find("999") == []
+    assert repository.find(str(2**64)) == []  # out of the column's range: not found
+    assert repository.find("²") == []  # a digit, but not an id
     assert repository.find("nope") == []
 
 

@@ -23,6 +23,7 @@ ModelT = TypeVar("ModelT")
 # Ids per IN list, and rows per upsert batch.
 _IN_BATCH = 500
 _UPSERT_BATCH = 5_000
+_MAX_ID = 2**63 - 1  # the widest integer key of every backend
 
 
 @attrs.frozen(kw_only=True)
@@ -245,8 +246,11 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         is exactly ``ref``; surrounding whitespace is ignored. Several when a name is shared."""
         ref = ref.strip()
         m = self._map
-        condition = m.id == int(ref) if ref.isdigit() else m.name == ref
-        return self._fetch(sa.and_(condition, m.not_deleted()), m.id)
+        if not (ref.isascii() and ref.isdigit()):
+            return self._fetch(sa.and_(m.name == ref, m.not_deleted()), m.id)
+        if int(ref) > _MAX_ID:
+            return []  # no such id, and binding it would overflow the column
+        return self._fetch(sa.and_(m.id == int(ref), m.not_deleted()), m.id)
 
     def add(self, *, name: str, db_type: str, host: str) -> int:
         """Insert an enabled instance with a database-assigned id; return that id."""
