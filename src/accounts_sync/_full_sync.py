@@ -15,9 +15,11 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from . import _lifecycle as rules
+from ._bookkeeping import Bookkeeping
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError, ValidationError
-from ._jobs import fail_session
+from ._jobs import fail_session, reap
 from ._messages import Messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
@@ -26,13 +28,18 @@ from ._sessions import RecordOutcome, SyncSessionInfo
 from .ports import (
     InstanceRepository,
     SupportsAccountSync,
-    SupportsBulkSyncCount,
     SupportsInstance,
-    SupportsRecordAdvance,
     SyncSessionRepository,
 )
 
-__all__ = ["DEFAULT_STALE_AFTER", "FullSyncSummary", "FullSyncTask"]
+__all__ = [
+    "DEFAULT_CANCEL_GRACE",
+    "DEFAULT_INSTANCE_TIMEOUT",
+    "DEFAULT_STALE_AFTER",
+    "STALL_MARGIN",
+    "FullSyncSummary",
+    "FullSyncTask",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +48,16 @@ InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
 ACTION = "sync_all_accounts"
 INSTANCE_ACTION = "sync_instance_accounts_batch"
 DEFAULT_STALE_AFTER = dt.timedelta(minutes=10)
-_COUNT_EVERY = 1.0  # seconds between batched sync_count increments during a run
+DEFAULT_INSTANCE_TIMEOUT = 900.0
+"""15 minutes: far above a healthy instance's sync, short enough that a hung one ends today."""
+DEFAULT_CANCEL_GRACE = 30.0
+"""Seconds a cancel waits for in-flight calls: most finish within it, a hung one never does."""
+STALL_MARGIN = dt.timedelta(minutes=5)
+"""Added to ``instance_timeout`` before the reaper calls a session with no progress stalled:
+the task itself fails a hung call at ``instance_timeout``, so only a wedged task passes it."""
+_CANCEL_POLL = 5.0  # seconds between cancel checks while no slot frees up
+_FINAL_WRITE_ATTEMPTS = 3  # the pool hands a fresh connection to each retry
+_ENDED = rules.TERMINAL_SESSION_STATUSES
 
 
 @attrs.frozen(kw_only=True)
@@ -76,9 +92,21 @@ class FullSyncTask(Generic[InstanceT]):
     """Synchronises every active instance under one session.
 
     At most ``max_workers`` instances run at once; an instance still running after
-    ``instance_timeout`` seconds is failed and its late result ignored. Python cannot stop a
-    thread, so the timed-out call goes on in the host's code on its own (daemon) thread and a
-    fresh worker takes its slot: bound your sync service's own I/O with timeouts too.
+    ``instance_timeout`` seconds (default 900; ``None`` waits forever) is failed and its late
+    result ignored. Python cannot stop a thread, so the timed-out call goes on in the host's
+    code on its own (daemon) thread, *abandoned*, and a fresh worker takes its slot.
+
+    Abandoned threads are bounded: while fewer than ``max_abandoned_threads`` (default
+    ``2 * max_workers``) of this task's abandoned threads are still running, each one is
+    replaced; past that the run goes on with one slot fewer, and once no slot is left the
+    instances not started yet fail with ``Messages.no_worker_left``. So this task never has
+    more than ``max_workers + max_abandoned_threads`` threads. Bound your sync service's own
+    I/O with timeouts too.
+
+    A cancel request is seen within ``min(heartbeat_interval, 5)`` seconds: nothing more is
+    started (those records end ``cancelled``), in-flight calls get ``cancel_grace`` seconds
+    (default 30), then the ones still running fail with ``Messages.cancel_grace_expired``, their
+    threads are abandoned and the session ends ``cancelled``.
 
     Every store write happens on the calling thread, in batches, so bookkeeping stays O(1) per
     instance.
@@ -91,10 +119,12 @@ class FullSyncTask(Generic[InstanceT]):
         sessions: SyncSessionRepository,
         sync_service: SupportsAccountSync[InstanceT],
         max_workers: int = 4,
-        instance_timeout: float | None = None,
+        instance_timeout: float | None = DEFAULT_INSTANCE_TIMEOUT,
         heartbeat_interval: float = 30.0,
         messages: Messages | None = None,
         stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
+        cancel_grace: float = DEFAULT_CANCEL_GRACE,
+        max_abandoned_threads: int | None = None,
     ) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise ValidationError("max_workers must be an integer >= 1")
@@ -102,6 +132,12 @@ class FullSyncTask(Generic[InstanceT]):
             raise ValidationError("instance_timeout must be None or > 0 seconds")
         if not heartbeat_interval > 0:
             raise ValidationError("heartbeat_interval must be > 0 seconds")
+        if not cancel_grace >= 0:
+            raise ValidationError("cancel_grace must be >= 0 seconds")
+        if max_abandoned_threads is None:
+            max_abandoned_threads = 2 * max_workers
+        if isinstance(max_abandoned_threads, bool) or max_abandoned_threads < 0:
+            raise ValidationError("max_abandoned_threads must be an integer >= 0")
         self.instances = instances
         self.sessions = sessions
         self.sync_service = sync_service
@@ -110,6 +146,24 @@ class FullSyncTask(Generic[InstanceT]):
         self.heartbeat_interval = heartbeat_interval
         self.messages = messages or Messages()
         self.stale_after = stale_after
+        self.cancel_grace = cancel_grace
+        self.max_abandoned_threads = max_abandoned_threads
+        self.abandoned_threads = 0
+        """This task's abandoned threads still running (shared by its runs)."""
+        self._abandoned_lock = threading.Lock()
+
+    @property
+    def stalled_after(self) -> dt.timedelta | None:
+        """How long a running session may make no progress before the reaper fails it."""
+        if self.instance_timeout is None:
+            return None
+        return dt.timedelta(seconds=self.instance_timeout) + STALL_MARGIN
+
+    def _count_abandoned(self, delta: int) -> bool:
+        """Add ``delta`` abandoned threads; True while the count is within the bound."""
+        with self._abandoned_lock:
+            self.abandoned_threads += delta
+            return self.abandoned_threads <= self.max_abandoned_threads
 
     def __call__(
         self,
@@ -130,9 +184,7 @@ class FullSyncTask(Generic[InstanceT]):
         return self._run(info.session_id, info.sync_type, created_by)
 
     def _run_unprepared(self, *, manual_run: bool, created_by: int | None) -> FullSyncSummary:
-        self.sessions.reap_stale(
-            stale_after=self.stale_after, message=self.messages.session_interrupted
-        )
+        reap(self.sessions, self.stale_after, self.stalled_after, self.messages)
         sync_type = SyncType.MANUAL_TASK if manual_run else SyncType.SCHEDULED_TASK
         try:
             info = self.sessions.create_session(
@@ -169,7 +221,7 @@ class FullSyncTask(Generic[InstanceT]):
             # The store may be what failed: then the session is left to the reaper.
             fail_session(self.sessions, session_id, error, log=log, messages=self.messages)
             raise
-        self.sessions.finish_session(session_id, status=status)
+        self._finish(session_id, status, log)
         final = self.sessions.get_session(session_id)
         summary = FullSyncSummary.of(final, claimed=True)
         log.info(
@@ -181,6 +233,19 @@ class FullSyncTask(Generic[InstanceT]):
             cancelled_instances=summary.cancelled_instances,
         )
         return summary
+
+    def _finish(self, session_id: str, status: SessionStatus, log: ActionLog) -> None:
+        """The final write, retried: a dropped connection is replaced by the pool, and a
+        failure here would leave every record done but the session running."""
+        for attempt in range(1, _FINAL_WRITE_ATTEMPTS + 1):
+            try:
+                self.sessions.finish_session(session_id, status=status)
+                return
+            except Exception as error:
+                if attempt == _FINAL_WRITE_ATTEMPTS:
+                    raise
+                log.warning(self.messages.final_write_retried, error=error, attempt=attempt)
+                time.sleep(0.1 * attempt)
 
 
 _Item = tuple[int, Any]
@@ -206,39 +271,41 @@ class _Run(Generic[InstanceT]):
         self.cancelled = False
         self._work: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._results: queue.SimpleQueue[tuple[int, RecordOutcome]] = queue.SimpleQueue()
-        self._threads = 0
         self._tokens = itertools.count()
+        self._lock = threading.Lock()
+        self._running: set[int] = set()  # tokens whose call has not returned
+        self._abandoned: set[int] = set()  # of those, the ones whose thread was given up
+        self._live = 0  # threads serving this run, abandoned ones excluded
+        self._slots = task.max_workers  # fewer once stuck threads can no longer be replaced
+        self._cancel_at: float | None = None  # when the cancel grace ends
+        self._poll_every = min(task.heartbeat_interval, _CANCEL_POLL)
+        self._next_poll = time.monotonic() + self._poll_every
 
     def final_status(self) -> SessionStatus:
         current = self.task.sessions.get_session(self.session_id)
-        if self.cancelled or (current is not None and current.cancel_requested):
-            return SessionStatus.CANCELLED
-        if self.failed == 0:
-            return SessionStatus.COMPLETED
-        if self.succeeded == 0:
-            return SessionStatus.FAILED
-        return SessionStatus.COMPLETED_WITH_ERRORS
+        cancelled = self.cancelled or (current is not None and current.cancel_requested)
+        return rules.implied_status(
+            succeeded=self.succeeded, failed=self.failed, cancelled=cancelled
+        )
 
     def execute(self, instances: Sequence[InstanceT]) -> None:
         pending: deque[InstanceT] = deque(instances)
         in_flight: dict[int, tuple[InstanceT, float]] = {}
-        writes = _Bookkeeping(self.task, self.session_id)
+        writes = Bookkeeping(self.task, self.session_id)
         try:
             while True:
                 # Refill free slots first (writing what finished in the same transaction when
                 # the store can), so a worker waits for at most one commit.
-                self._dispatch(pending, in_flight, writes)
+                if self._cancel_at is None:
+                    self._dispatch(pending, in_flight, writes)
                 writes.flush()
                 if not in_flight:
                     break
-                writes.add(self._collect(in_flight, writes.next_heartbeat()))
-                now = time.monotonic()
-                for token, (item, deadline) in list(in_flight.items()):
-                    if deadline <= now:
-                        del in_flight[token]
-                        writes.add([self._timed_out(item)])
-                        # Its thread is stuck in the host's code: replace it, ignore its result.
-                        self._spawn()
+                writes.add(self._collect(in_flight, self._wake_at(in_flight, writes)))
+                writes.add(self._expire(in_flight))
+                self._poll_cancel(pending)
+                if self._cancel_at is not None and time.monotonic() >= self._cancel_at:
+                    writes.add(self._give_up(in_flight))
             writes.flush(final=True)
         except BaseException:
             # The run is failing (its finalizer marks the session failed); still count the
@@ -247,7 +314,7 @@ class _Run(Generic[InstanceT]):
                 writes.flush_counts()
             raise
         finally:
-            for _ in range(self._threads):
+            for _ in range(self._live):
                 self._work.put(None)
             self.succeeded, self.failed = writes.succeeded, writes.failed
 
@@ -255,32 +322,69 @@ class _Run(Generic[InstanceT]):
         self,
         pending: deque[InstanceT],
         in_flight: dict[int, tuple[InstanceT, float]],
-        writes: _Bookkeeping,
+        writes: Bookkeeping,
     ) -> None:
-        free = self.task.max_workers - len(in_flight)
+        if pending and self._slots == 0:
+            self._fail_unstarted(pending, writes)
+            return
+        free = self._slots - len(in_flight)
         if not pending or free <= 0:
             return
         batch = [pending.popleft() for _ in range(min(free, len(pending)))]
         if not writes.start([item.id for item in batch]):
-            # Cancel requested (or the session was reaped): start nothing more; finalizing
-            # turns the untouched pending records into cancelled ones.
-            self.cancelled = True
-            pending.clear()
+            self._cancel(pending)
             return
-        deadline = time.monotonic() + (self.task.instance_timeout or float("inf"))
+        now = time.monotonic()
+        self._next_poll = now + self._poll_every  # start_records just checked for a cancel
+        deadline = now + (self.task.instance_timeout or float("inf"))
         for item in batch:
             token = next(self._tokens)
             in_flight[token] = (item, deadline)
+            with self._lock:
+                self._running.add(token)
             self._work.put((token, item))
-        self._grow(len(in_flight))
+        while self._live < len(in_flight):
+            self._spawn()
+
+    def _fail_unstarted(self, pending: deque[InstanceT], writes: Bookkeeping) -> None:
+        """No worker is left (every slot's thread is stuck and the abandoned-thread bound is
+        reached): fail what has not started instead of spawning more threads."""
+        batch = list(pending)
+        pending.clear()
+        if not writes.start([item.id for item in batch]):
+            self._cancel(pending)
+            return
+        texts = self.task.messages
+        writes.add([_failed(item, texts.no_worker_left, texts, self._log(item)) for item in batch])
+
+    def _cancel(self, pending: deque[InstanceT]) -> None:
+        """Cancel requested (or the session was reaped): start nothing more; finalizing turns
+        the untouched pending records into cancelled ones. In-flight calls get the grace."""
+        self.cancelled = True
+        pending.clear()
+        if self._cancel_at is None:
+            self._cancel_at = time.monotonic() + self.task.cancel_grace
+
+    def _poll_cancel(self, pending: deque[InstanceT]) -> None:
+        # A cancel must be seen even when no slot frees up to reach ``start_records``.
+        now = time.monotonic()
+        if self._cancel_at is not None or now < self._next_poll:
+            return
+        self._next_poll = now + self._poll_every
+        current = self.task.sessions.get_session(self.session_id)
+        if current is None or current.cancel_requested or current.status in _ENDED:
+            self._cancel(pending)
+
+    def _wake_at(self, in_flight: dict[int, tuple[InstanceT, float]], writes: Bookkeeping) -> float:
+        earliest = min(deadline for _, deadline in in_flight.values())
+        wake = min(earliest, writes.next_heartbeat(), self._next_poll)
+        return wake if self._cancel_at is None else min(wake, self._cancel_at)
 
     def _collect(
-        self, in_flight: dict[int, tuple[InstanceT, float]], heartbeat_at: float
+        self, in_flight: dict[int, tuple[InstanceT, float]], wake_at: float
     ) -> list[RecordOutcome]:
-        earliest = min(deadline for _, deadline in in_flight.values())
-        wait = min(earliest, heartbeat_at) - time.monotonic()
         try:
-            results = [self._results.get(timeout=max(wait, 0.0))]
+            results = [self._results.get(timeout=max(wake_at - time.monotonic(), 0.0))]
         except queue.Empty:
             return []
         while True:
@@ -290,12 +394,42 @@ class _Run(Generic[InstanceT]):
                 break
         return [outcome for token, outcome in results if in_flight.pop(token, None) is not None]
 
-    def _grow(self, needed: int) -> None:
-        while self._threads < needed:
-            self._spawn()
+    def _expire(self, in_flight: dict[int, tuple[InstanceT, float]]) -> list[RecordOutcome]:
+        now = time.monotonic()
+        expired = [token for token, (_, deadline) in in_flight.items() if deadline <= now]
+        outcomes = []
+        for token in expired:
+            item, _ = in_flight.pop(token)
+            outcomes.append(self._timed_out(item))
+            # Its thread is stuck in the host's code: abandon it, and replace it while the
+            # bound on abandoned threads allows; past the bound the run has one slot fewer.
+            if self._abandon(token) and not self.task._count_abandoned(+1):
+                self._slots -= 1
+        return outcomes
+
+    def _give_up(self, in_flight: dict[int, tuple[InstanceT, float]]) -> list[RecordOutcome]:
+        """The cancel grace is over: fail what still runs and abandon its threads."""
+        texts = self.task.messages
+        outcomes = []
+        for token, (item, _) in list(in_flight.items()):
+            del in_flight[token]
+            outcomes.append(_failed(item, texts.cancel_grace_expired, texts, self._log(item)))
+            if self._abandon(token):
+                self.task._count_abandoned(+1)
+        return outcomes
+
+    def _abandon(self, token: int) -> bool:
+        """Leave ``token``'s thread to finish on its own; False if its call already returned
+        (its result, queued, is then discarded and the thread stays in the pool)."""
+        with self._lock:
+            if token not in self._running:
+                return False
+            self._abandoned.add(token)
+            self._live -= 1
+            return True
 
     def _spawn(self) -> None:
-        self._threads += 1
+        self._live += 1
         threading.Thread(
             target=self._worker, name=f"accounts_sync_worker_{self.session_id[:8]}", daemon=True
         ).start()
@@ -303,7 +437,17 @@ class _Run(Generic[InstanceT]):
     def _worker(self) -> None:
         while (item := self._work.get()) is not None:
             token, instance = item
-            self._results.put((token, self._sync_one(instance)))
+            outcome = self._sync_one(instance)
+            with self._lock:
+                self._running.discard(token)
+                abandoned = token in self._abandoned
+                self._abandoned.discard(token)
+            if abandoned:
+                # Its record was already failed: the late result counts nowhere, and the
+                # thread ends rather than joining a pool that has replaced it.
+                self.task._count_abandoned(-1)
+                return
+            self._results.put((token, outcome))
 
     def _sync_one(self, instance: InstanceT) -> RecordOutcome:
         task = self.task
@@ -359,74 +503,22 @@ class _Run(Generic[InstanceT]):
 
     def _timed_out(self, instance: InstanceT) -> RecordOutcome:
         texts = self.task.messages
-        message = texts.instance_timeout.format(context=texts.context_for(instance.name))
-        self._log(instance).warning(message, timeout_seconds=self.task.instance_timeout)
-        return RecordOutcome(
-            instance_id=instance.id, status=RecordStatus.FAILED, error_message=message
+        return _failed(
+            instance,
+            texts.instance_timeout,
+            texts,
+            self._log(instance),
+            timeout_seconds=self.task.instance_timeout,
         )
 
 
-class _Bookkeeping:
-    """The task's writes, all from the coordinating thread (stores need not take concurrent
-    writers): finished records with their counters and heartbeat, in one call per loop; a
-    heartbeat when nothing finished for ``heartbeat_interval``; and sync counts, gathered for
-    up to ``_COUNT_EVERY`` seconds because they live in another table, often another database.
-    """
-
-    def __init__(self, task: FullSyncTask[Any], session_id: str) -> None:
-        self.task = task
-        self.session_id = session_id
-        self.succeeded = 0
-        self.failed = 0
-        self._outcomes: list[RecordOutcome] = []
-        self._counts: list[int] = []
-        self._bulk = isinstance(task.instances, SupportsBulkSyncCount)
-        self._advance = isinstance(task.sessions, SupportsRecordAdvance)
-        self._last_write = self._last_count = time.monotonic()
-
-    def add(self, outcomes: list[RecordOutcome]) -> None:
-        self._outcomes.extend(outcomes)
-
-    def next_heartbeat(self) -> float:
-        return self._last_write + self.task.heartbeat_interval
-
-    def start(self, instance_ids: list[int]) -> bool:
-        """Start records (the cancel gate), with the queued outcomes when the store can."""
-        sessions = self.task.sessions
-        if self._advance and self._outcomes:
-            return sessions.advance_records(  # type: ignore[attr-defined, no-any-return]
-                self.session_id, self._take(), instance_ids
-            )
-        return sessions.start_records(self.session_id, instance_ids)
-
-    def _take(self) -> list[RecordOutcome]:
-        outcomes, self._outcomes = self._outcomes, []
-        succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
-        self.succeeded += len(succeeded)
-        self.failed += len(outcomes) - len(succeeded)
-        self._counts.extend(succeeded)
-        self._last_write = time.monotonic()
-        return outcomes
-
-    def flush(self, *, final: bool = False) -> None:
-        now = time.monotonic()
-        if self._outcomes:
-            self.task.sessions.finish_records(self.session_id, self._take())
-        elif now >= self.next_heartbeat():
-            self.task.sessions.heartbeat(self.session_id)
-            self._last_write = now
-        if final or now - self._last_count >= _COUNT_EVERY:
-            self.flush_counts()
-
-    def flush_counts(self) -> None:
-        if self._counts:
-            counts, self._counts = self._counts, []
-            self._last_count = time.monotonic()
-            if self._bulk:
-                self.task.instances.increment_sync_counts(counts)  # type: ignore[attr-defined]
-            else:
-                for instance_id in counts:
-                    self.task.instances.increment_sync_count(instance_id)
+def _failed(
+    instance: Any, template: str, texts: Messages, log: ActionLog, **fields: Any
+) -> RecordOutcome:
+    """A failed outcome whose message is ``template`` about ``instance``, logged once."""
+    message = template.format(context=texts.context_for(instance.name))
+    log.warning(message, **fields)
+    return RecordOutcome(instance_id=instance.id, status=RecordStatus.FAILED, error_message=message)
 
 
 def _count(value: object) -> int:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ._enums import RecordStatus, SessionStatus, SyncCategory
 from ._messages import Messages
+from ._sessions import SyncSessionInfo
 
 __all__ = [
     "ACTIVE_SESSION_STATUSES",
@@ -34,12 +35,15 @@ __all__ = [
     "TERMINAL_SESSION_STATUSES",
     "conflict_holder",
     "fits_bigint",
+    "implied_status",
     "is_stale",
+    "is_stalled",
     "lock_key_for",
     "plausible_session_id",
     "records_to_add",
     "require_terminal",
     "settle_record",
+    "settled_status",
     "settling_moves",
 ]
 
@@ -140,6 +144,47 @@ def is_stale(
 ) -> bool:
     """A session's last sign of life (its heartbeat, else its creation) is before ``cutoff``."""
     return (heartbeat_at or created_at) < cutoff
+
+
+def is_stalled(
+    status: SessionStatus,
+    progress_at: dt.datetime | None,
+    started_at: dt.datetime | None,
+    cutoff: dt.datetime,
+) -> bool:
+    """A running session whose records last moved (started or finished; else its claim) before
+    ``cutoff``: its heartbeat may still fire while one call hangs, so staleness never shows."""
+    last = progress_at or started_at
+    return status is SessionStatus.RUNNING and last is not None and last < cutoff
+
+
+def implied_status(*, succeeded: int, failed: int, cancelled: bool) -> SessionStatus:
+    """The terminal status a run's outcome implies: cancelled wins, then all-ok, all-failed."""
+    if cancelled:
+        return SessionStatus.CANCELLED
+    if failed == 0:
+        return SessionStatus.COMPLETED
+    if succeeded == 0:
+        return SessionStatus.FAILED
+    return SessionStatus.COMPLETED_WITH_ERRORS
+
+
+def settled_status(info: SyncSessionInfo) -> SessionStatus | None:
+    """What a running session whose records are all terminal should end as; None otherwise.
+
+    Such a session lost only its final write (its task died or the connection dropped then), so
+    anyone may finish it with the status its counters imply instead of waiting for the reaper.
+    A total of 0 may be a run that has not added its records yet: it is left alone.
+    """
+    if info.status is not SessionStatus.RUNNING or info.total_instances <= 0:
+        return None
+    if info.finished_instances < info.total_instances:
+        return None
+    return implied_status(
+        succeeded=info.successful_instances,
+        failed=info.failed_instances,
+        cancelled=info.cancel_requested or info.cancelled_instances > 0,
+    )
 
 
 def records_to_add(

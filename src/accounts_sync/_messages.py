@@ -30,6 +30,8 @@ class Messages:
     result_failure: str = "{context}失败"
     instance_timeout: str = "{context}超时"
     session_interrupted: str = "同步会话已中断"
+    cancel_grace_expired: str = "{context}在取消后未按时结束"
+    no_worker_left: str = "{context}未执行: 卡住的线程已达上限"
     # Messages for HTTP callers.
     background_launched: str = "批量账户同步任务已在后台启动,请稍后在会话中心查看进度."
     internal_error: str = "服务器内部错误,请稍后重试"
@@ -41,6 +43,8 @@ class Messages:
     background_failed: str = "后台批量账户同步失败"
     background_launch_failed: str = "后台批量账户同步启动失败"
     session_not_marked_failed: str = "无法将同步会话标记为失败"
+    final_write_retried: str = "写入同步会话结果失败, 重试"
+    session_settled: str = "已结束记录全部完成的同步会话"
     instance_sync_started: str = "开始同步实例账户"
     instance_sync_succeeded: str = "实例账户同步成功"
     instance_sync_failed: str = "实例账户同步失败"
@@ -73,6 +77,8 @@ class Messages:
             result_failure="{context} failed",
             instance_timeout="{context} timed out",
             session_interrupted="Sync session interrupted",
+            cancel_grace_expired="{context} did not stop within the cancel grace period",
+            no_worker_left="{context} not run: too many stuck threads",
             background_launched=(
                 "The account sync has started in the background; follow its progress in the "
                 "session centre."
@@ -85,6 +91,8 @@ class Messages:
             background_failed="Background account sync failed",
             background_launch_failed="Background account sync could not be launched",
             session_not_marked_failed="Could not mark the sync session failed",
+            final_write_retried="Could not write the sync session's result, retrying",
+            session_settled="Sync session whose records were all done finished",
             instance_sync_started="Instance account sync started",
             instance_sync_succeeded="Instance account sync succeeded",
             instance_sync_failed="Instance account sync failed",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections.abc import Callable
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -12,7 +14,7 @@ import attrs
 from ._enums import SyncCategory, SyncType
 from ._errors import ConflictError, NotFoundError, ValidationError
 from ._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
-from ._jobs import FullSyncJob, fail_session, run_full_sync_job
+from ._jobs import FullSyncJob, fail_session, reap, run_full_sync_job
 from ._launchers import ThreadLauncher
 from ._messages import Messages
 from ._normalize import normalize_sync_result
@@ -75,7 +77,9 @@ class AccountsSyncActionsService(Generic[InstanceT]):
 
     ``sessions`` is where prepare writes (it may be bound to the caller's transaction);
     ``background_sessions`` (default: ``sessions``) is what the background job uses, so with a
-    transaction-bound ``sessions`` pass a standalone store here.
+    transaction-bound ``sessions`` pass a standalone store here. ``instance_timeout`` bounds
+    :meth:`sync_instance_accounts` (default: no bound); the full sync's own bound is the
+    task's (``FullSyncTask(instance_timeout=900)`` by default).
     """
 
     def __init__(
@@ -90,7 +94,10 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         allow_concurrent_full_sync: bool = False,
         stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
         background_sessions: SyncSessionRepository | None = None,
+        instance_timeout: float | None = None,
     ) -> None:
+        if instance_timeout is not None and not instance_timeout > 0:
+            raise ValidationError("instance_timeout must be None or > 0 seconds")
         self.sync_service = sync_service
         self.instances = instances
         self.sessions = sessions
@@ -108,6 +115,7 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         self.launcher: Launcher = launcher or ThreadLauncher()
         self.allow_concurrent_full_sync = allow_concurrent_full_sync
         self.stale_after = stale_after
+        self.instance_timeout = instance_timeout
 
     def prepare_background_full_sync(
         self, *, created_by: int | None = None
@@ -118,9 +126,8 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         call :meth:`launch_background_full_sync`.
         """
         log = ActionLog(logger, PREPARE_ACTION, {"created_by": created_by})
-        reaped = self.sessions.reap_stale(
-            stale_after=self.stale_after, message=self.messages.session_interrupted
-        )
+        stalled_after = getattr(self.sync_task, "stalled_after", None)
+        reaped = reap(self.sessions, self.stale_after, stalled_after, self.messages, log=log)
         if reaped:
             log.bind(session_ids=reaped).warning(self.messages.sessions_reaped)
         active = self.instances.count_active()
@@ -208,10 +215,23 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         texts = self.messages
         log.info(texts.instance_sync_started, sync_type=sync_type)
         try:
-            raw = self.sync_service.sync_accounts(instance, sync_type=sync_type)
+            finished, raw = _bounded(
+                partial(self.sync_service.sync_accounts, instance, sync_type=sync_type),
+                self.instance_timeout,
+            )
         except Exception as error:
             log.error(texts.instance_sync_error, error=error)
             raise
+        if not finished:
+            # The call goes on, abandoned, on its daemon thread: its result is never counted.
+            message = texts.instance_timeout.format(context=texts.context_for(instance.name))
+            log.error(
+                texts.instance_sync_failed,
+                error_type="Timeout",
+                error_message=message,
+                timeout_seconds=self.instance_timeout,
+            )
+            return AccountsSyncActionResult(False, message, {"success": False, "message": message})
         success, result = normalize_sync_result(
             raw, context=texts.context_for(instance.name), messages=texts
         )
@@ -224,3 +244,26 @@ class AccountsSyncActionsService(Generic[InstanceT]):
                 texts.instance_sync_failed, error_type="SyncFailed", error_message=result["message"]
             )
         return AccountsSyncActionResult(success, result["message"], result)
+
+
+def _bounded(call: Callable[[], Any], timeout: float | None) -> tuple[bool, Any]:
+    """``(True, call())``, run on a daemon thread when ``timeout`` is set; ``(False, None)``
+    when it is still running after ``timeout`` seconds. The call's exception is re-raised."""
+    if timeout is None:
+        return True, call()
+    box: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as error:  # handed to the caller below
+            box["error"] = error
+
+    thread = threading.Thread(target=body, name="accounts_sync_single", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return False, None
+    if "error" in box:
+        raise box["error"]
+    return True, box.get("value")

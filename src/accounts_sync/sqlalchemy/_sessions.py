@@ -93,6 +93,7 @@ class _Statements:
                 failed_instances=sessions.c.failed_instances
                 + sa.bindparam("p_failed", type_=sa.Integer),
                 heartbeat_at=sa.bindparam("p_now"),
+                progress_at=sa.bindparam("p_now"),
             ),
             heartbeat=sa.update(sessions)
             .where(
@@ -290,13 +291,24 @@ class SqlAlchemySyncSessionRepository:
         *,
         stale_after: dt.timedelta,
         message: str = rules.DEFAULT_INTERRUPTED_MESSAGE,
+        stalled_after: dt.timedelta | None = None,
     ) -> list[str]:
         sessions = self.tables.sessions
-        cutoff = self.clock() - stale_after
-        stale = sa.and_(
+        now = self.clock()
+        stale: sa.ColumnElement[bool] = sa.and_(
             sessions.c.status.in_(_ACTIVE),
-            sa.func.coalesce(sessions.c.heartbeat_at, sessions.c.created_at) < cutoff,
+            sa.func.coalesce(sessions.c.heartbeat_at, sessions.c.created_at) < now - stale_after,
         )
+        if stalled_after is not None:
+            # ``rules.is_stalled`` in SQL.
+            stale = sa.or_(
+                stale,
+                sa.and_(
+                    sessions.c.status == SessionStatus.RUNNING.value,
+                    sa.func.coalesce(sessions.c.progress_at, sessions.c.started_at)
+                    < now - stalled_after,
+                ),
+            )
         with self._scope.read() as conn:
             candidates = list(
                 conn.execute(

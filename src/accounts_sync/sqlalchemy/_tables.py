@@ -68,6 +68,9 @@ def build_tables(
         sa.Column("started_at", UtcDateTime, nullable=True),
         sa.Column("completed_at", UtcDateTime, nullable=True),
         sa.Column("heartbeat_at", UtcDateTime, nullable=True),
+        # When a record last finished: the reaper's "no progress" rule (a heartbeat goes on
+        # while a call hangs).
+        sa.Column("progress_at", UtcDateTime, nullable=True),
         sa.Column("error_message", sa.Text, nullable=True),
         sa.Column(
             "cancel_requested",

@@ -34,6 +34,8 @@ class SyncSession(models.Model):  # type: ignore[misc]
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When a record last finished: the reaper's "no progress" rule.
+    progress_at = models.DateTimeField(null=True, blank=True)
     error_message = models.TextField(null=True, blank=True)  # NULL: no error
     cancel_requested = models.BooleanField(default=False)
     lock_key = models.CharField(max_length=32, null=True, blank=True)

@@ -294,10 +294,22 @@ class DjangoSyncSessionRepository:
             return self._finish(session_id, status, error_message, only=_ACTIVE)
 
     def reap_stale(
-        self, *, stale_after: dt.timedelta, message: str = rules.DEFAULT_INTERRUPTED_MESSAGE
+        self,
+        *,
+        stale_after: dt.timedelta,
+        message: str = rules.DEFAULT_INTERRUPTED_MESSAGE,
+        stalled_after: dt.timedelta | None = None,
     ) -> list[str]:
-        cutoff = _to_db(self.clock() - stale_after)
+        now = self.clock()
+        cutoff = _to_db(now - stale_after)
         stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+        if stalled_after is not None:
+            # ``rules.is_stalled`` as a query.
+            stalled = _to_db(now - stalled_after)
+            progress = Q(progress_at__lt=stalled) | Q(
+                progress_at__isnull=True, started_at__lt=stalled
+            )
+            stale |= progress & Q(status=SessionStatus.RUNNING.value)
         candidates = list(
             self._sessions()
             .filter(stale, status__in=_ACTIVE)
@@ -344,7 +356,12 @@ class DjangoSyncSessionRepository:
                     When(status=SessionStatus.RUNNING.value, then=Value(now)),
                     default=F("heartbeat_at"),
                     output_field=models.DateTimeField(),
-                )
+                ),
+                progress_at=Case(
+                    When(status=SessionStatus.RUNNING.value, then=Value(now)),
+                    default=F("progress_at"),
+                    output_field=models.DateTimeField(),
+                ),
             )
         )
         if not found:
