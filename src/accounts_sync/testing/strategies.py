@@ -19,6 +19,7 @@ __all__ = [
     "hostile_values",
     "messages",
     "raw_sync_results",
+    "snapshot",
     "success_values",
 ]
 
