@@ -97,7 +97,7 @@ class _Session:
     created_by: int | None
     created_at: dt.datetime
     heartbeat_at: dt.datetime | None = None
-    progress_at: dt.datetime | None = None  # when a record last started or finished
+    progress_at: dt.datetime | None = None  # when a record last finished
     started_at: dt.datetime | None = None
     completed_at: dt.datetime | None = None
     total_instances: int = 0
@@ -253,7 +253,6 @@ class InMemorySyncSessionRepository:
             ):
                 return False
             now = self.clock()
-            session.progress_at = now
             for instance_id in instance_ids:
                 record = session.records.get(instance_id)
                 if record is not None and record.status is RecordStatus.PENDING:
