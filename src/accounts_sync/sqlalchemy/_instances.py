@@ -23,7 +23,6 @@ ModelT = TypeVar("ModelT")
 # Ids per IN list, and rows per upsert batch.
 _IN_BATCH = 500
 _UPSERT_BATCH = 5_000
-_MAX_ID = 2**63 - 1  # the widest integer key of every backend
 
 
 @attrs.frozen(kw_only=True)
@@ -248,8 +247,8 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         m = self._map
         if not (ref.isascii() and ref.isdigit()):
             return self._fetch(sa.and_(m.name == ref, m.not_deleted()), m.id)
-        if int(ref) > _MAX_ID:
-            return []  # no such id, and binding it would overflow the column
+        if not fits_bigint(int(ref), bits=_id_bits(m.id)):
+            return []  # no row can have it; binding it would overflow the column
         return self._fetch(sa.and_(m.id == int(ref), m.not_deleted()), m.id)
 
     def add(self, *, name: str, db_type: str, host: str) -> int:
