@@ -22,8 +22,8 @@ from accounts_sync import (
 from accounts_sync._full_sync import STALL_MARGIN
 from accounts_sync._jobs import FullSyncJob, run_full_sync_job
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
-from accounts_sync.ports import RecordOutcome
 from accounts_sync.testing import FakeInstance, ManualClock, ScriptedSyncService, make_instances
+from tests._stalled import check_the_no_progress_rule, running_session
 
 from .support import WAIT, Gate, StoreDown, assert_counters_add_up, wait_until
 
@@ -232,44 +232,19 @@ def test_past_the_abandoned_thread_bound_nothing_more_is_spawned(bound: int) -> 
 # --- 4. the reaper's "no progress" rule -------------------------------------------------------
 
 
-def running_session(sessions: InMemorySyncSessionRepository, ids: list[int]) -> str:
-    session_id = prepare(sessions)
-    assert sessions.claim_session(session_id)
-    sessions.add_records(session_id, [(i, f"db-{i}") for i in ids])
-    assert sessions.start_records(session_id, ids)
-    return session_id
-
-
 def test_a_heartbeating_session_without_progress_is_reaped(clock: ManualClock) -> None:
+    check_the_no_progress_rule(InMemorySyncSessionRepository(clock=clock), clock)
+
+
+def test_a_task_reaps_with_its_own_stall_limit(clock: ManualClock) -> None:
     sessions = InMemorySyncSessionRepository(clock=clock)
     stuck = running_session(sessions, [1])
-    stalled_after = dt.timedelta(minutes=20)
-    for _ in range(5):  # 25 minutes of heartbeats, no record finished
-        clock.advance(dt.timedelta(minutes=5))
-        sessions.heartbeat(stuck)
-    assert sessions.reap_stale(stale_after=dt.timedelta(minutes=10)) == []
+    task, _ = build(make_instances(1), ScriptedSyncService(), sessions, instance_timeout=60)
+    clock.advance(dt.timedelta(seconds=60) + STALL_MARGIN + dt.timedelta(seconds=1))
+    sessions.heartbeat(stuck)
 
-    assert sessions.reap_stale(
-        stale_after=dt.timedelta(minutes=10), stalled_after=stalled_after
-    ) == [stuck]
+    assert task(manual_run=False).status is SessionStatus.COMPLETED
     assert sessions.get_session(stuck).status is SessionStatus.FAILED
-
-
-def test_a_slow_session_making_progress_is_left_alone(clock: ManualClock) -> None:
-    sessions = InMemorySyncSessionRepository(clock=clock)
-    slow = running_session(sessions, list(range(1, 7)))
-    for instance_id in range(1, 6):  # one instance finishes every 10 minutes
-        clock.advance(dt.timedelta(minutes=10))
-        sessions.finish_records(
-            slow, [RecordOutcome(instance_id=instance_id, status=RecordStatus.COMPLETED)]
-        )
-    assert (
-        sessions.reap_stale(
-            stale_after=dt.timedelta(minutes=10), stalled_after=dt.timedelta(minutes=20)
-        )
-        == []
-    )
-    assert sessions.get_session(slow).status is SessionStatus.RUNNING
 
 
 # --- 5. a session that lost only its final write ----------------------------------------------

@@ -13,7 +13,9 @@ from sqlalchemy.pool import StaticPool
 from ._tables import SyncTables, sync_tables
 
 __all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_DEMO_URL",
+    "DEFAULT_STATEMENT_TIMEOUT",
     "configure_sqlite",
     "create_all",
     "create_engine_for",
@@ -23,7 +25,16 @@ __all__ = [
 DEFAULT_DEMO_URL = "sqlite:///accounts_sync_demo.sqlite3"
 """The demo database: a SQLite file in the current directory."""
 
+DEFAULT_CONNECT_TIMEOUT = 10.0
+"""Seconds to reach a server database: a server that does not answer fails the write at once."""
+
+DEFAULT_STATEMENT_TIMEOUT = 60.0
+"""Seconds one statement (PostgreSQL) or one read or write on the socket (MariaDB/MySQL) may
+take. The bookkeeping's statements take milliseconds; a silent server must fail the call, not
+hang the task's coordinator forever."""
+
 _BEGIN_MODES = frozenset({"", "DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
@@ -31,19 +42,34 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
-def create_engine_for(url: str | sa.URL, **options: Any) -> sa.Engine:
+def create_engine_for(
+    url: str | sa.URL,
+    *,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT,
+    **options: Any,
+) -> sa.Engine:
     """``sqlalchemy.create_engine`` with settings that suit the sync bookkeeping.
 
     SQLite files get :func:`configure_sqlite` (WAL, ``synchronous=NORMAL``, busy timeout,
     foreign keys, working SAVEPOINTs). An in-memory SQLite database is a single connection shared
     by every thread (``StaticPool``): fine for tests and single-threaded scripts, while
     concurrent work needs a file. Server databases get ``pool_pre_ping``, so a connection the
-    server dropped is replaced instead of failing the next operation. ``options`` go to
-    ``create_engine`` and win over these defaults.
+    server dropped is replaced instead of failing the next operation, and timeouts (``None``
+    turns one off): on PostgreSQL ``connect_timeout``, ``statement_timeout`` and TCP
+    keepalives; on MariaDB/MySQL ``connect_timeout``, ``read_timeout`` and ``write_timeout``.
+    ``options`` go to ``create_engine`` and win over these defaults, as do the URL's query
+    parameters and ``connect_args`` keys.
     """
     url = sa.make_url(url)
     if url.get_backend_name() != "sqlite":
         options.setdefault("pool_pre_ping", True)
+        given = {**url.query, **options.get("connect_args", {})}
+        timeouts = _server_timeouts(url, connect_timeout, statement_timeout)
+        options["connect_args"] = {
+            **{key: value for key, value in timeouts.items() if key not in given},
+            **options.get("connect_args", {}),
+        }
         return sa.create_engine(url, **options)
     if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
         options.setdefault("poolclass", StaticPool)
@@ -51,6 +77,28 @@ def create_engine_for(url: str | sa.URL, **options: Any) -> sa.Engine:
     engine = sa.create_engine(url, **options)
     configure_sqlite(engine)
     return engine
+
+
+def _server_timeouts(
+    url: sa.URL, connect_timeout: float | None, statement_timeout: float | None
+) -> dict[str, Any]:
+    """The driver arguments that bound a call against a silent server (none for others)."""
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    timeouts: dict[str, Any] = {}
+    if backend == "postgresql" and driver in ("psycopg", "psycopg2"):
+        if connect_timeout is not None:
+            timeouts["connect_timeout"] = max(1, round(connect_timeout))
+        if statement_timeout is not None:
+            timeouts["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
+            # A dropped network answers nothing: keepalives notice the dead peer.
+            timeouts.update(_KEEPALIVES, keepalives_count=3)
+    elif backend in ("mysql", "mariadb") and driver in ("pymysql", "mysqldb"):
+        if connect_timeout is not None:
+            timeouts["connect_timeout"] = max(1, round(connect_timeout))
+        if statement_timeout is not None:
+            seconds = max(1, round(statement_timeout))
+            timeouts.update(read_timeout=seconds, write_timeout=seconds)
+    return timeouts
 
 
 def configure_sqlite(engine: sa.Engine, *, busy_timeout: float = 30.0) -> sa.Engine:
