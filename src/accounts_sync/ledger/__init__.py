@@ -18,8 +18,9 @@ from ._diff import (
     FieldValue,
 )
 from ._messages import LedgerMessages
+from ._plan import LedgerPlan
 from ._reader import LedgerAccount, LedgerChangeEntry, LedgerReader
-from ._service import DEFAULT_MAX_REMOVAL_RATIO, LedgerPlan, LedgerSyncService
+from ._service import DEFAULT_MAX_REMOVAL_RATIO, LedgerSyncService
 from ._tables import LedgerTables, build_ledger_tables
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""``LedgerSyncService``: collect, diff with the ledger, apply in one transaction (SPEC §11.3)."""
+"""``LedgerSyncService``: collect, diff with the ledger, apply in one transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
-import attrs
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
@@ -20,11 +19,13 @@ from ..collectors._base import Bind, CollectionError, UnsupportedDatabaseError
 from ..collectors._registry import CollectorRegistry
 from ..collectors._snapshot import PUBLIC_KEY, AccountKind, AccountSnapshot, ServerSnapshot
 from ..ports import Clock, SupportsInstance
-from ._diff import AccountChange, ChangeType, plan_changes
+from ._diff import ChangeType, plan_changes
 from ._messages import LedgerMessages
+from ._plan import LedgerPlan
 from ._tables import LedgerTables, build_ledger_tables
+from ._writer import ExistingAccount, LedgerRows
 
-__all__ = ["DEFAULT_MAX_REMOVAL_RATIO", "LedgerPlan", "LedgerSyncService", "describe_error"]
+__all__ = ["DEFAULT_MAX_REMOVAL_RATIO", "LedgerSyncService", "describe_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,90 +33,8 @@ ACTION = "ledger_sync_accounts"
 DEFAULT_MAX_REMOVAL_RATIO = 0.5
 _ERROR_TEXT_LIMIT = 300
 _IN_CHUNK = 500  # ids per IN list, well under every backend's parameter limit
-# Columns that mirror the snapshot, rewritten whenever it changes.
-_SNAPSHOT_COLUMNS = ("username", "host", "kind", "is_superuser", "is_locked", "snapshot", "digest")
 
 InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
-
-
-def _counted(change: AccountChange) -> bool:
-    # The PUBLIC pseudo-role is tracked in the ledger but is not an account.
-    return change.kind is not AccountKind.PUBLIC
-
-
-@attrs.frozen(kw_only=True)
-class LedgerPlan:
-    """What a sync of one instance would do (``LedgerSyncService.plan``), or did.
-
-    ``changes`` are sorted by key and include the PUBLIC pseudo-role (key ``public``) when its
-    privileges changed; the counts never include it. ``synced_count`` is the number of
-    accounts collected, ``active_count`` the number the ledger held as active before.
-    """
-
-    instance_id: int
-    db_type: str
-    server_version: str
-    changes: tuple[AccountChange, ...]
-    synced_count: int
-    active_count: int
-
-    def count(self, *change_types: ChangeType) -> int:
-        return sum(
-            1 for change in self.changes if change.change_type in change_types and _counted(change)
-        )
-
-    @property
-    def added_count(self) -> int:
-        """Accounts new to the ledger plus those reactivated."""
-        return self.count(ChangeType.ADDED, ChangeType.REACTIVATED)
-
-    @property
-    def reactivated_count(self) -> int:
-        return self.count(ChangeType.REACTIVATED)
-
-    @property
-    def modified_count(self) -> int:
-        return self.count(ChangeType.MODIFIED)
-
-    @property
-    def removed_count(self) -> int:
-        return self.count(ChangeType.REMOVED)
-
-    @property
-    def unchanged_count(self) -> int:
-        return self.synced_count - self.added_count - self.modified_count
-
-    @property
-    def public_changed(self) -> bool:
-        return any(not _counted(change) for change in self.changes)
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.changes
-
-    @property
-    def removal_ratio(self) -> float:
-        """Removed accounts as a share of the active ones (0 when there were none)."""
-        return self.removed_count / self.active_count if self.active_count else 0.0
-
-    def exceeds(self, max_removal_ratio: float) -> bool:
-        """True when it would remove more than ``max_removal_ratio`` of the active accounts."""
-        return self.removed_count > max_removal_ratio * self.active_count
-
-    def to_json(self) -> dict[str, Any]:
-        """Counts and every change with its diff, as JSON data."""
-        return {
-            "instance_id": self.instance_id,
-            "db_type": self.db_type,
-            "server_version": self.server_version,
-            "synced_count": self.synced_count,
-            "active_count": self.active_count,
-            "added_count": self.added_count,
-            "reactivated_count": self.reactivated_count,
-            "modified_count": self.modified_count,
-            "removed_count": self.removed_count,
-            "changes": [change.to_json() for change in self.changes],
-        }
 
 
 class _Failure(Exception):
@@ -140,13 +59,6 @@ def describe_error(error: BaseException) -> str:
     if len(text) > _ERROR_TEXT_LIMIT:
         text = text[: _ERROR_TEXT_LIMIT - 1] + "…"
     return redact_text(text)
-
-
-@attrs.frozen
-class _Existing:
-    row_id: int
-    digest: str
-    is_active: bool
 
 
 class LedgerSyncService(Generic[InstanceT]):
@@ -305,7 +217,7 @@ class LedgerSyncService(Generic[InstanceT]):
 
     def _plan(
         self, conn: Connection, instance: InstanceT, snapshot: ServerSnapshot
-    ) -> tuple[LedgerPlan, dict[str, _Existing]]:
+    ) -> tuple[LedgerPlan, dict[str, ExistingAccount]]:
         accounts = self.tables.accounts
         rows = conn.execute(
             sa.select(
@@ -317,7 +229,8 @@ class LedgerSyncService(Generic[InstanceT]):
             ).where(accounts.c.instance_id == instance.id)
         ).all()
         existing = {
-            row.account_key: _Existing(row.id, row.digest, bool(row.is_active)) for row in rows
+            row.account_key: ExistingAccount(row.id, row.digest, bool(row.is_active))
+            for row in rows
         }
         collected = snapshot.by_key()
         public = snapshot.public_account()
@@ -403,113 +316,19 @@ class LedgerSyncService(Generic[InstanceT]):
         conn: Connection,
         instance_id: int,
         plan: LedgerPlan,
-        existing: dict[str, _Existing],
+        existing: dict[str, ExistingAccount],
         sync_type: str,
         session_id: str | None,
         created_by: int | None,
     ) -> None:
-        accounts, changes = self.tables.accounts, self.tables.changes
-        now = self._clock()
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        removals: list[dict[str, Any]] = []
-        log_rows: list[dict[str, Any]] = []
-        for change in plan.changes:
-            after = change.after
-            log_rows.append(
-                {
-                    "instance_id": instance_id,
-                    "account_key": change.key,
-                    "kind": change.kind.value,
-                    "change_type": change.change_type.value,
-                    "diff": change.diff.to_json(),
-                    "digest": after.digest if after is not None else None,
-                    "session_id": session_id,
-                    "sync_type": sync_type,
-                    "created_by": created_by,
-                    "changed_at": now,
-                }
-            )
-            if after is None:
-                row = existing[change.key]
-                removals.append({"b_id": row.row_id, "b_digest": row.digest})
-                continue
-            values = {
-                "username": after.username,
-                "host": after.host,
-                "kind": after.kind.value,
-                "is_superuser": after.is_superuser,
-                "is_locked": after.is_locked,
-                "snapshot": after.to_json(),
-                "digest": after.digest,
-            }
-            if change.change_type is ChangeType.ADDED:
-                inserts.append(
-                    {
-                        **values,
-                        "instance_id": instance_id,
-                        "account_key": change.key,
-                        "is_active": True,
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                        "deactivated_at": None,
-                    }
-                )
-            else:
-                row = existing[change.key]
-                updates.append(
-                    {
-                        **{f"b_{name}": value for name, value in values.items()},
-                        "b_id": row.row_id,
-                        "b_old_digest": row.digest,
-                        "b_was_active": row.is_active,
-                        "b_now": now,
-                    }
-                )
-        if inserts:
-            conn.execute(accounts.insert(), inserts)
-        if updates:
-            statement = (
-                sa.update(accounts)
-                .where(
-                    accounts.c.id == sa.bindparam("b_id"),
-                    accounts.c.digest == sa.bindparam("b_old_digest"),
-                    accounts.c.is_active == sa.bindparam("b_was_active"),
-                )
-                .values(
-                    {
-                        **{name: sa.bindparam(f"b_{name}") for name in _SNAPSHOT_COLUMNS},
-                        "is_active": True,
-                        "deactivated_at": None,
-                        "last_seen_at": sa.bindparam("b_now"),
-                    }
-                )
-            )
-            self._expect_rows(conn.execute(statement, updates), len(updates))
-        if removals:
-            statement = (
-                sa.update(accounts)
-                .where(
-                    accounts.c.id == sa.bindparam("b_id"),
-                    accounts.c.digest == sa.bindparam("b_digest"),
-                    accounts.c.is_active.is_(True),
-                )
-                .values(is_active=False, deactivated_at=now)
-            )
-            self._expect_rows(conn.execute(statement, removals), len(removals))
-        if log_rows:
-            conn.execute(changes.insert(), log_rows)
-        if self.touch_last_seen:
-            conn.execute(
-                sa.update(accounts)
-                .where(accounts.c.instance_id == instance_id, accounts.c.is_active.is_(True))
-                .values(last_seen_at=now)
-            )
-
-    def _expect_rows(self, result: sa.CursorResult[Any], expected: int) -> None:
-        # A row changed by another process since it was read: fail rather than log twice.
-        if self.ledger.dialect.supports_sane_multi_rowcount and result.rowcount != expected:
-            raise RuntimeError("the ledger changed during the sync (a concurrent sync?)")
+        rows = LedgerRows.of(
+            plan,
+            existing,
+            instance_id=instance_id,
+            now=self._clock(),
+            log={"session_id": session_id, "sync_type": sync_type, "created_by": created_by},
+        )
+        rows.write(conn, self.tables, touch_last_seen=self.touch_last_seen)
 
     # -- results -----------------------------------------------------------------------------
 
