@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._bounds import fit_text, storable_details
 from ._enums import SyncCategory, SyncType
 from ._errors import ConflictError, NotFoundError, ValidationError
 from ._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
@@ -19,7 +20,6 @@ from ._launchers import ThreadLauncher
 from ._messages import Messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
-from ._redaction import clean
 from .ports import (
     InstanceRepository,
     Launcher,
@@ -235,15 +235,16 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         success, result = normalize_sync_result(
             raw, context=texts.context_for(instance.name), messages=texts
         )
-        result = clean(result)
+        # Redacted and fitted once, before anything logs or keeps it: a 100 MB message is cut
+        # here, not copied into every log line and the returned result.
+        result = storable_details(result)
+        message = fit_text(result.get("message"))
         if success:
             self.instances.increment_sync_count(instance.id)
             log.info(texts.instance_sync_succeeded, synced_count=result.get("synced_count"))
         else:
-            log.error(
-                texts.instance_sync_failed, error_type="SyncFailed", error_message=result["message"]
-            )
-        return AccountsSyncActionResult(success, result["message"], result)
+            log.error(texts.instance_sync_failed, error_type="SyncFailed", error_message=message)
+        return AccountsSyncActionResult(success, message, result)
 
 
 def _bounded(call: Callable[[], Any], timeout: float | None) -> tuple[bool, Any]:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from accounts_sync import _lifecycle as rules
+from accounts_sync._bounds import unstorable
 from accounts_sync._clock import utc_now
 from accounts_sync._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from accounts_sync._errors import ConflictError
@@ -26,6 +27,8 @@ __all__ = ["SqlAlchemySyncSessionRepository"]
 _ACTIVE = sorted(status.value for status in rules.ACTIVE_SESSION_STATUSES)
 # A lost single-flight race names its holder; if the holder finished meanwhile, insert again.
 _CONFLICT_ATTEMPTS = 3
+# What a database (or its driver, encoding a value) raises for a value it will not store.
+_REFUSED = (sa.exc.StatementError, ValueError, TypeError)
 
 
 @attrs.frozen
@@ -427,8 +430,8 @@ class SqlAlchemySyncSessionRepository:
         )
         if bumped.rowcount != 1:
             return
-        succeeded = self._close_running(conn, session_id, completed, now)
-        failures = self._close_running(conn, session_id, failed, now)
+        # A completed outcome the database refuses is closed as failed: count by what closed.
+        succeeded, failures = self._close_running(conn, session_id, completed, failed, now)
         if (succeeded, failures) != (len(completed), len(failed)):
             # Some records were not running (e.g. an unknown instance id): uncount them.
             conn.execute(
@@ -477,30 +480,56 @@ class SqlAlchemySyncSessionRepository:
         self,
         conn: Connection,
         session_id: str,
+        completed: Sequence[RecordOutcome],
+        failed: Sequence[RecordOutcome],
+        now: dt.datetime,
+    ) -> tuple[int, int]:
+        """Write each outcome onto its record if that record is still running; return how many
+        records it closed as completed and as failed.
+
+        If the batch fails (a value the database refuses), each outcome is written on its own,
+        and one that still fails is written as ``unstorable``: only that record fails.
+        """
+        try:
+            with conn.begin_nested():  # a failed statement aborts a PostgreSQL transaction
+                return (
+                    self._execute_close(conn, session_id, completed, now),
+                    self._execute_close(conn, session_id, failed, now),
+                )
+        except _REFUSED:
+            return self._close_each(conn, session_id, [*completed, *failed], now)
+
+    def _close_each(
+        self,
+        conn: Connection,
+        session_id: str,
+        outcomes: Sequence[RecordOutcome],
+        now: dt.datetime,
+    ) -> tuple[int, int]:
+        closed = {RecordStatus.COMPLETED: 0, RecordStatus.FAILED: 0}
+        for outcome in outcomes:
+            try:
+                with conn.begin_nested():
+                    rows = self._execute_close(conn, session_id, [outcome], now)
+            except _REFUSED as error:
+                outcome = unstorable(outcome, error)
+                with conn.begin_nested():  # if even this fails, the store itself is failing
+                    rows = self._execute_close(conn, session_id, [outcome], now)
+            closed[outcome.status] += rows
+        return closed[RecordStatus.COMPLETED], closed[RecordStatus.FAILED]
+
+    def _execute_close(
+        self,
+        conn: Connection,
+        session_id: str,
         outcomes: Sequence[RecordOutcome],
         now: dt.datetime,
     ) -> int:
-        """Write each outcome onto its record if that record is still running; return how many
-        records it closed."""
         if not outcomes:
             return 0
-        parameters = [
-            {
-                "p_session_id": session_id,
-                "p_instance_id": o.instance_id,
-                "p_status": o.status.value,
-                "p_items_synced": o.items_synced,
-                "p_items_created": o.items_created,
-                "p_items_updated": o.items_updated,
-                "p_items_deleted": o.items_deleted,
-                "p_error_message": o.error_message,
-                "p_details": o.details,
-                "p_now": now,
-            }
-            for o in outcomes
-        ]
+        parameters = [_close_parameters(session_id, o, now) for o in outcomes]
         close = self._statements.close
-        if conn.dialect.supports_sane_multi_rowcount:
+        if len(parameters) == 1 or conn.dialect.supports_sane_multi_rowcount:
             return int(conn.execute(close, parameters).rowcount)
         # A driver that cannot count an executemany: one statement per record.
         return sum(int(conn.execute(close, p).rowcount) for p in parameters)
@@ -549,3 +578,18 @@ class SqlAlchemySyncSessionRepository:
                 )
             )
         return True
+
+
+def _close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "p_session_id": session_id,
+        "p_instance_id": outcome.instance_id,
+        "p_status": outcome.status.value,
+        "p_items_synced": outcome.items_synced,
+        "p_items_created": outcome.items_created,
+        "p_items_updated": outcome.items_updated,
+        "p_items_deleted": outcome.items_deleted,
+        "p_error_message": outcome.error_message,
+        "p_details": outcome.details,
+        "p_now": now,
+    }
