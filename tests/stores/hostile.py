@@ -1,0 +1,137 @@
+"""Hostile sync results, and the run that checks a store survives one: shared by the store tests.
+
+One instance of three returns (or raises) something hostile; the session must end, only that
+instance's record may fail, every stored value must be within the documented bounds, and the
+seeded secret must be stored nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import strategies as st
+
+from accounts_sync import RecordStatus, SessionStatus, SyncCategory, SyncType
+from accounts_sync._bounds import COUNT_MAX, DETAILS_BYTES, DETAILS_DEPTH, MESSAGE_LIMIT, NAME_LIMIT
+from accounts_sync._full_sync import FullSyncTask
+from accounts_sync.memory import InMemoryInstanceRepository
+from accounts_sync.ports import SyncSessionRepository
+from accounts_sync.testing import FakeInstance, ScriptedSyncService
+
+SECRET = "s3cr3t"
+HOSTILE_ID = 2
+# A name too long for its column, with a NUL byte and a lone surrogate in it.
+HOSTILE_NAME = "n\x00\ud800" + "x" * 300
+_SECRET_FORMS = [f"postgresql://u:{SECRET}@h/db", f"password={SECRET}"]
+
+_junk = st.text(alphabet=st.characters(codec=None), max_size=20) | st.sampled_from(
+    ["\x00", "\ud800", "\udfff", "z" * 70_000]
+)
+
+
+@st.composite
+def _message(draw: st.DrawFn) -> str:
+    form = draw(st.sampled_from(_SECRET_FORMS))
+    return f"{draw(_junk)} {form} {draw(_junk)}"
+
+
+def _deep(levels: int) -> list[Any]:
+    top: list[Any] = []
+    current = top
+    for _ in range(levels):
+        current.append([])
+        current = current[0]
+    return top
+
+
+def _loop() -> dict[str, Any]:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    return loop
+
+
+_details = st.one_of(
+    st.builds(_deep, st.sampled_from([33, 5_000])),
+    st.builds(_loop),
+    st.just({"password": SECRET, "list": list(range(100_000))}),
+    st.builds(lambda message: {"conn": message, "\x00key\ud800": "v"}, _message()),
+    _junk,
+)
+_counts = st.integers() | st.sampled_from([2**31, 2**63, -(2**31) - 1]) | st.text(max_size=3)
+
+
+@st.composite
+def _result(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "success": draw(st.booleans()),
+        "message": draw(_message()),
+        "details": draw(_details),
+        "synced_count": draw(_counts),
+        "added_count": draw(_counts),
+        draw(_junk): draw(_details),
+    }
+
+
+# (returns, raises): a mapping, a non-mapping, or an exception.
+hostile_outcomes = st.one_of(
+    st.tuples(_result(), st.none()),
+    st.tuples(_message(), st.none()),
+    st.tuples(st.none(), st.builds(RuntimeError, _message())),
+)
+
+
+def run_hostile(sessions: SyncSessionRepository, outcome: tuple[Any, BaseException | None]) -> None:
+    """Run a full sync of three instances where the second is hostile; check what was stored."""
+    returns, raises = outcome
+    instances = [
+        FakeInstance(id=1, name="db-1"),
+        FakeInstance(id=HOSTILE_ID, name=HOSTILE_NAME),
+        FakeInstance(id=3, name="db-3"),
+    ]
+    sync = ScriptedSyncService()
+    if raises is not None:
+        sync.script(HOSTILE_ID, raises=raises)
+    else:
+        sync.script(HOSTILE_ID, result=returns)
+    task = FullSyncTask(
+        instances=InMemoryInstanceRepository(instances), sessions=sessions, sync_service=sync
+    )
+    session_id = sessions.create_session(
+        sync_type=SyncType.MANUAL_TASK, sync_category=SyncCategory.ACCOUNT, created_by=None
+    ).session_id
+    summary = task(session_id=session_id)
+    info = sessions.get_session(session_id)
+    assert summary.status is not None and info is not None
+    assert info.is_terminal
+    assert info.status is not SessionStatus.FAILED
+    succeeds = isinstance(returns, dict) and returns["success"] is True
+    for record in sessions.list_records(session_id):
+        if record.instance_id == HOSTILE_ID:
+            expected = RecordStatus.COMPLETED if succeeds else RecordStatus.FAILED
+            assert record.status is expected, record.error_message
+        else:
+            assert record.status is RecordStatus.COMPLETED
+        assert_within_bounds(record.as_dict())
+    assert SECRET not in json.dumps(info.as_dict())
+
+
+def assert_within_bounds(record: dict[str, Any]) -> None:
+    assert SECRET not in json.dumps(record)
+    assert len(record["instance_name"]) <= NAME_LIMIT
+    assert len(record["error_message"] or "") <= MESSAGE_LIMIT
+    for counter in ("items_synced", "items_created", "items_updated", "items_deleted"):
+        assert 0 <= record[counter] <= COUNT_MAX
+    details = record["details"]
+    assert len(json.dumps(details)) <= DETAILS_BYTES
+    assert _depth(details) <= DETAILS_DEPTH
+    for text in [record["instance_name"], record["error_message"] or "", json.dumps(details)]:
+        assert "\x00" not in text and "\\u0000" not in text
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(item) for item in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(item) for item in value), default=0)
+    return 0
