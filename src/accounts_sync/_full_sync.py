@@ -17,14 +17,15 @@ import attrs
 
 from . import _lifecycle as rules
 from ._bookkeeping import Bookkeeping
-from ._bounds import fit_count, fit_name, fit_text, storable_details, storable_error
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError, ValidationError
 from ._jobs import fail_session, reap
 from ._messages import Messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
+from ._redaction import clean, describe_error
 from ._sessions import RecordOutcome, SyncSessionInfo
+from ._worker_pool import WorkerPool
 from .ports import (
     InstanceRepository,
     SupportsAccountSync,
@@ -211,8 +212,7 @@ class FullSyncTask(Generic[InstanceT]):
         run = _Run(self, session_id=session_id, sync_type=sync_type, created_by=created_by)
         try:
             instances = list(self.instances.list_active())
-            names = [(item.id, fit_name(item.name)) for item in instances]
-            self.sessions.add_records(session_id, names)
+            self.sessions.add_records(session_id, [(item.id, item.name) for item in instances])
             log.bind(total_instances=len(instances)).info(self.messages.full_sync_started)
             if not instances:
                 log.info(self.messages.full_sync_no_instances)
@@ -249,9 +249,6 @@ class FullSyncTask(Generic[InstanceT]):
                 time.sleep(0.1 * attempt)
 
 
-_Item = tuple[int, Any]
-
-
 class _Run(Generic[InstanceT]):
     """One execution: a coordinator loop (this thread) feeding a pool of worker threads."""
 
@@ -270,13 +267,12 @@ class _Run(Generic[InstanceT]):
         self.succeeded = 0
         self.failed = 0
         self.cancelled = False
-        self._work: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
-        self._results: queue.SimpleQueue[tuple[int, RecordOutcome]] = queue.SimpleQueue()
+        self._pool = WorkerPool(
+            self._sync_one,
+            name=f"accounts_sync_worker_{session_id[:8]}",
+            on_abandoned_exit=lambda: task._count_abandoned(-1),
+        )
         self._tokens = itertools.count()
-        self._lock = threading.Lock()
-        self._running: set[int] = set()  # tokens whose call has not returned
-        self._abandoned: set[int] = set()  # of those, the ones whose thread was given up
-        self._live = 0  # threads serving this run, abandoned ones excluded
         self._slots = task.max_workers  # fewer once stuck threads can no longer be replaced
         self._cancel_at: float | None = None  # when the cancel grace ends
         self._poll_every = min(task.heartbeat_interval, _CANCEL_POLL)
@@ -315,8 +311,7 @@ class _Run(Generic[InstanceT]):
                 writes.flush_counts()
             raise
         finally:
-            for _ in range(self._live):
-                self._work.put(None)
+            self._pool.close()
             self.succeeded, self.failed = writes.succeeded, writes.failed
 
     def _dispatch(
@@ -341,11 +336,8 @@ class _Run(Generic[InstanceT]):
         for item in batch:
             token = next(self._tokens)
             in_flight[token] = (item, deadline)
-            with self._lock:
-                self._running.add(token)
-            self._work.put((token, item))
-        while self._live < len(in_flight):
-            self._spawn()
+            self._pool.submit(token, item)
+        self._pool.grow(len(in_flight))
 
     def _fail_unstarted(self, pending: deque[InstanceT], writes: Bookkeeping) -> None:
         """No worker is left (every slot's thread is stuck and the abandoned-thread bound is
@@ -385,12 +377,12 @@ class _Run(Generic[InstanceT]):
         self, in_flight: dict[int, tuple[InstanceT, float]], wake_at: float
     ) -> list[RecordOutcome]:
         try:
-            results = [self._results.get(timeout=max(wake_at - time.monotonic(), 0.0))]
+            results = [self._pool.results.get(timeout=max(wake_at - time.monotonic(), 0.0))]
         except queue.Empty:
             return []
         while True:
             try:
-                results.append(self._results.get_nowait())
+                results.append(self._pool.results.get_nowait())
             except queue.Empty:
                 break
         return [outcome for token, outcome in results if in_flight.pop(token, None) is not None]
@@ -404,7 +396,7 @@ class _Run(Generic[InstanceT]):
             outcomes.append(self._timed_out(item))
             # Its thread is stuck in the host's code: abandon it, and replace it while the
             # bound on abandoned threads allows; past the bound the run has one slot fewer.
-            if self._abandon(token) and not self.task._count_abandoned(+1):
+            if self._pool.abandon(token) and not self.task._count_abandoned(+1):
                 self._slots -= 1
         return outcomes
 
@@ -415,40 +407,9 @@ class _Run(Generic[InstanceT]):
         for token, (item, _) in list(in_flight.items()):
             del in_flight[token]
             outcomes.append(_failed(item, texts.cancel_grace_expired, texts, self._log(item)))
-            if self._abandon(token):
+            if self._pool.abandon(token):
                 self.task._count_abandoned(+1)
         return outcomes
-
-    def _abandon(self, token: int) -> bool:
-        """Leave ``token``'s thread to finish on its own; False if its call already returned
-        (its result, queued, is then discarded and the thread stays in the pool)."""
-        with self._lock:
-            if token not in self._running:
-                return False
-            self._abandoned.add(token)
-            self._live -= 1
-            return True
-
-    def _spawn(self) -> None:
-        self._live += 1
-        threading.Thread(
-            target=self._worker, name=f"accounts_sync_worker_{self.session_id[:8]}", daemon=True
-        ).start()
-
-    def _worker(self) -> None:
-        while (item := self._work.get()) is not None:
-            token, instance = item
-            outcome = self._sync_one(instance)
-            with self._lock:
-                self._running.discard(token)
-                abandoned = token in self._abandoned
-                self._abandoned.discard(token)
-            if abandoned:
-                # Its record was already failed: the late result counts nowhere, and the
-                # thread ends rather than joining a pool that has replaced it.
-                self.task._count_abandoned(-1)
-                return
-            self._results.put((token, outcome))
 
     def _sync_one(self, instance: InstanceT) -> RecordOutcome:
         task = self.task
@@ -463,8 +424,7 @@ class _Run(Generic[InstanceT]):
                 created_by=self.created_by,
             )
             success, result = normalize_sync_result(raw, context=context, messages=texts)
-            # Redacted and fitted to the columns: one bad value must not fail the whole batch.
-            details = storable_details(result)
+            details: dict[str, Any] = clean(result)
         except BaseException as error:
             # Not just ``Exception``: a worker that dies without a result (e.g. host code raising
             # SystemExit) would leave the coordinator waiting, heartbeating, forever.
@@ -472,7 +432,7 @@ class _Run(Generic[InstanceT]):
             return RecordOutcome(
                 instance_id=instance.id,
                 status=RecordStatus.FAILED,
-                error_message=storable_error(error),
+                error_message=describe_error(error),
             )
         if not success:
             log.warning(texts.instance_sync_failed, result_message=details["message"])
@@ -485,10 +445,10 @@ class _Run(Generic[InstanceT]):
         return RecordOutcome(
             instance_id=instance.id,
             status=RecordStatus.COMPLETED,
-            items_synced=fit_count(details.get("synced_count")),
-            items_created=fit_count(details.get("added_count")),
-            items_updated=fit_count(details.get("modified_count")),
-            items_deleted=fit_count(details.get("removed_count")),
+            items_synced=_count(details.get("synced_count")),
+            items_created=_count(details.get("added_count")),
+            items_updated=_count(details.get("modified_count")),
+            items_deleted=_count(details.get("removed_count")),
             details=details,
         )
 
@@ -518,6 +478,10 @@ def _failed(
     instance: Any, template: str, texts: Messages, log: ActionLog, **fields: Any
 ) -> RecordOutcome:
     """A failed outcome whose message is ``template`` about ``instance``, logged once."""
-    message = fit_text(template.format(context=texts.context_for(instance.name)))
+    message = template.format(context=texts.context_for(instance.name))
     log.warning(message, **fields)
     return RecordOutcome(instance_id=instance.id, status=RecordStatus.FAILED, error_message=message)
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
