@@ -17,13 +17,13 @@ import attrs
 
 from . import _lifecycle as rules
 from ._bookkeeping import Bookkeeping
+from ._bounds import fit_count, fit_name, fit_text, storable_details, storable_error
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError, ValidationError
 from ._jobs import fail_session, reap
 from ._messages import Messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
-from ._redaction import clean, describe_error
 from ._sessions import RecordOutcome, SyncSessionInfo
 from ._worker_pool import WorkerPool
 from .ports import (
@@ -212,7 +212,8 @@ class FullSyncTask(Generic[InstanceT]):
         run = _Run(self, session_id=session_id, sync_type=sync_type, created_by=created_by)
         try:
             instances = list(self.instances.list_active())
-            self.sessions.add_records(session_id, [(item.id, item.name) for item in instances])
+            names = [(item.id, fit_name(item.name)) for item in instances]
+            self.sessions.add_records(session_id, names)
             log.bind(total_instances=len(instances)).info(self.messages.full_sync_started)
             if not instances:
                 log.info(self.messages.full_sync_no_instances)
@@ -424,7 +425,8 @@ class _Run(Generic[InstanceT]):
                 created_by=self.created_by,
             )
             success, result = normalize_sync_result(raw, context=context, messages=texts)
-            details: dict[str, Any] = clean(result)
+            # Redacted and fitted to the columns: one bad value must not fail the whole batch.
+            details = storable_details(result)
         except BaseException as error:
             # Not just ``Exception``: a worker that dies without a result (e.g. host code raising
             # SystemExit) would leave the coordinator waiting, heartbeating, forever.
@@ -432,7 +434,7 @@ class _Run(Generic[InstanceT]):
             return RecordOutcome(
                 instance_id=instance.id,
                 status=RecordStatus.FAILED,
-                error_message=describe_error(error),
+                error_message=storable_error(error),
             )
         if not success:
             log.warning(texts.instance_sync_failed, result_message=details["message"])
@@ -445,10 +447,10 @@ class _Run(Generic[InstanceT]):
         return RecordOutcome(
             instance_id=instance.id,
             status=RecordStatus.COMPLETED,
-            items_synced=_count(details.get("synced_count")),
-            items_created=_count(details.get("added_count")),
-            items_updated=_count(details.get("modified_count")),
-            items_deleted=_count(details.get("removed_count")),
+            items_synced=fit_count(details.get("synced_count")),
+            items_created=fit_count(details.get("added_count")),
+            items_updated=fit_count(details.get("modified_count")),
+            items_deleted=fit_count(details.get("removed_count")),
             details=details,
         )
 
@@ -478,10 +480,6 @@ def _failed(
     instance: Any, template: str, texts: Messages, log: ActionLog, **fields: Any
 ) -> RecordOutcome:
     """A failed outcome whose message is ``template`` about ``instance``, logged once."""
-    message = template.format(context=texts.context_for(instance.name))
+    message = fit_text(template.format(context=texts.context_for(instance.name)))
     log.warning(message, **fields)
     return RecordOutcome(instance_id=instance.id, status=RecordStatus.FAILED, error_message=message)
-
-
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0

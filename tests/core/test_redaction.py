@@ -1,4 +1,7 @@
-"""SPEC §8: secrets under sensitive keys and passwords inside URLs are masked, at any depth."""
+"""SPEC §8: secrets under sensitive keys and in every common text format are masked, at any depth.
+
+The formats and key rules are the table of docs/security.md.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +28,18 @@ SENSITIVE_WORDS = (
     "api_key",
     "apikey",
     "private_key",
+    "passphrase",
+    "authorization",
+    "cookie",
+    "dsn",
+    "conn_str",
+    "connection_string",
 )
 # Broader than the spec on purpose (``api-key``): a key generated as "safe" must never be one a
 # reasonable implementation could call sensitive.
 _LOOKS_SENSITIVE = re.compile(
-    r"password|passwd|pwd|secret|token|credential|api[_-]?key|private[_-]?key"
+    r"password|passwd|pwd|secret|token|credential|api[_-]?key|private[_-]?key|passphrase"
+    r"|auth|cookie|dsn|conn"
 )
 SAFE_KEY_ALPHABET = string.ascii_letters + string.digits + "_-. "
 
@@ -53,8 +63,8 @@ sensitive_keys = st.builds(
 safe_keys = st.text(alphabet=SAFE_KEY_ALPHABET, max_size=10).filter(
     lambda key: not _LOOKS_SENSITIVE.search(key.lower())
 )
-# Plain strings that cannot contain a URL.
-plain_text = st.text(max_size=12).filter(lambda text: "://" not in text)
+# Plain strings that cannot hold a secret format (no separator, URL, header or PEM block).
+plain_text = st.text(max_size=12).filter(lambda text: not re.search(r"[=:]|earer|-----", text))
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), plain_text)
 
 
@@ -203,9 +213,12 @@ def test_url_passwords_are_masked(
 def test_url_passwords_are_masked_inside_structures(
     scheme: str, user: str, password: str, host: str, path: str
 ) -> None:
-    data = {"dsn": [{"url": f"{scheme}://{user}:{password}@{host}{path}"}], "n": 1}
+    data = {"targets": [{"url": f"{scheme}://{user}:{password}@{host}{path}"}], "n": 1}
     before = copy.deepcopy(data)
-    assert redact(data) == {"dsn": [{"url": f"{scheme}://{user}:{MASK}@{host}{path}"}], "n": 1}
+    assert redact(data) == {
+        "targets": [{"url": f"{scheme}://{user}:{MASK}@{host}{path}"}],
+        "n": 1,
+    }
     assert data == before
 
 

@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 
 import attrs
 from django.conf import settings
-from django.db import IntegrityError, models, router, transaction
+from django.db import DatabaseError, IntegrityError, models, router, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 
 from ... import _lifecycle as rules
+from ..._bounds import unstorable
 from ..._clock import utc_now
 from ..._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ..._errors import ConflictError
@@ -70,6 +71,9 @@ _RECORD_FIELDS = (
 )
 
 _OUTCOME_FIELDS = [f.name for f in attrs.fields(RecordOutcome) if f.name != "instance_id"]
+_CLOSE_FIELDS = [*_OUTCOME_FIELDS, "completed_at"]
+# What a database (or its driver, encoding a value) raises for a value it will not store.
+_REFUSED = (DatabaseError, ValueError, TypeError)
 
 T = TypeVar("T")
 
@@ -90,6 +94,12 @@ def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(dt.timezone.utc)
+
+
+def _close(record: SyncRecord, outcome: RecordOutcome, now: dt.datetime) -> None:
+    for name, value in attrs.asdict(outcome, recurse=False).items():
+        setattr(record, name, value.value if name == "status" else value)
+    record.completed_at = now
 
 
 def _record_info(row: dict[str, Any]) -> SyncRecordInfo:
@@ -379,19 +389,33 @@ class DjangoSyncSessionRepository:
                 )
             )
         for record in closed:
-            for name, value in attrs.asdict(first[record.instance_id], recurse=False).items():
-                setattr(record, name, value.value if name == "status" else value)
-            record.completed_at = now
-        # One UPDATE (a CASE per column) per batch, instead of one per outcome.
-        SyncRecord.objects.using(self.using).bulk_update(
-            closed, [*_OUTCOME_FIELDS, "completed_at"], batch_size=_CHUNK
-        )
+            _close(record, first[record.instance_id], now)
+        self._write_closed(closed, first)
         succeeded = sum(record.status == RecordStatus.COMPLETED.value for record in closed)
         if closed:
             self._sessions().filter(session_id=session_id).update(
                 successful_instances=F("successful_instances") + succeeded,
                 failed_instances=F("failed_instances") + len(closed) - succeeded,
             )
+
+    def _write_closed(self, closed: list[SyncRecord], outcomes: dict[int, RecordOutcome]) -> None:
+        """One UPDATE (a CASE per column) per batch; if the database refuses it, one per record,
+        and a record it still refuses is written as ``unstorable``: only that record fails."""
+        records = SyncRecord.objects.using(self.using)
+        try:
+            with transaction.atomic(using=self.using):  # a savepoint: PostgreSQL aborts on error
+                records.bulk_update(closed, _CLOSE_FIELDS, batch_size=_CHUNK)
+            return
+        except _REFUSED:
+            pass
+        for record in closed:
+            try:
+                with transaction.atomic(using=self.using):
+                    records.bulk_update([record], _CLOSE_FIELDS)
+            except _REFUSED as error:
+                _close(record, unstorable(outcomes[record.instance_id], error), record.completed_at)
+                with transaction.atomic(using=self.using):  # if this fails, the store is failing
+                    records.bulk_update([record], _CLOSE_FIELDS)
 
     def _sessions(self) -> Any:
         return SyncSession.objects.using(self.using)
