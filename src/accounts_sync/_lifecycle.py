@@ -86,6 +86,7 @@ IN_BATCH = 500
 MAX_SESSION_ID_LENGTH = 64
 """Longer ids cannot be ours (they are uuid4 strings, or an engine's task id)."""
 
+
 def require_terminal(status: SessionStatus | str) -> SessionStatus:
     """``status`` as a terminal ``SessionStatus``; ``ValueError`` for any other status.
 
