@@ -34,6 +34,7 @@ from accounts_sync import (
     ThreadLauncher,
     normalize_sync_result,
 )
+from accounts_sync._redaction import redact_text
 from accounts_sync.cli import Store, open_store
 from accounts_sync.sqlalchemy import (
     InstanceRow,
@@ -76,7 +77,7 @@ def server_available(url: str, default_port: int) -> bool:
             return True
     except OSError:
         if REQUIRE_SERVICES:
-            raise RuntimeError(f"server {parts.netloc} unreachable") from None
+            raise RuntimeError(redact_text(f"server {url} unreachable")) from None
         return False
 
 
@@ -262,6 +263,40 @@ def full_sync_peak_mib_sqlite(quick: bool) -> float:
     return peak / 2**20
 
 
+# Log-like lines: prose with look-alike words, and one secret in each format redaction knows.
+_REDACT_LINES = (
+    "2025-01-01T00:00:00Z INFO sync finished for instance db-{i}: 12 accounts, 3 changed",
+    "connecting to postgresql+psycopg://app:s3cr3t-{i}@db-{i}.internal:5432/app",
+    "GET /api/v1/items?page={i}&password=hunter{i}&sort=name HTTP/1.1 200",
+    "libpq: host=db-{i} port=5432 dbname=app user=app password='a b {i}' sslmode=require",
+    "odbc: Driver={{ODBC Driver 18}};Server=db-{i};UID=sa;PWD=Pa55word{i};Encrypt=yes",
+    'payload {{"user": "bob", "token": "tok-{i}", "count": {i}, "note": "tokenizer ok"}}',
+    "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload{i}.sig",
+    "The password reset succeeded for user {i}; the tokenizer and author fields are fine.",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA{i}\n-----END RSA PRIVATE KEY-----",
+    "plain prose about accounts, instances and sessions, nothing secret at all here {i}",
+)
+
+
+def redact_ms_1mib(quick: bool) -> float:
+    """Median time of ``redact_text`` on 1 MiB of mixed log text with secrets, in ms."""
+    lines: list[str] = []
+    size = index = 0
+    while size < 2**20:
+        lines.append(_REDACT_LINES[index % len(_REDACT_LINES)].format(i=index))
+        size += len(lines[-1]) + 1
+        index += 1
+    text = "\n".join(lines)[: 2**20]
+    samples = []
+    for _ in range(5 if quick else 21):
+        start = time.perf_counter()
+        redacted = redact_text(text)
+        samples.append((time.perf_counter() - start) * 1000)
+    if "hunter1&" in redacted or "MIIEow" in redacted:
+        raise RuntimeError("redact_ms_1mib: a secret survived")
+    return statistics.median(samples)
+
+
 def collect_postgresql(quick: bool) -> float | None:
     """``PostgresCollector.collect`` over 500 roles (see ledger_bench), when PostgreSQL is up."""
     if not server_available(POSTGRES_URL, 5432):
@@ -277,6 +312,7 @@ FIGURES: list[Figure] = [
     Figure("prepare_latency_ms_sqlite", prepare_latency_ms_sqlite, at_most=5.0),
     Figure("launch_latency_ms", launch_latency_ms, at_most=1.0),
     Figure("normalize_us", normalize_us, at_most=5.0),
+    Figure("redact_ms_1mib", redact_ms_1mib, at_most=50.0),
     Figure("full_sync_peak_mib_sqlite", full_sync_peak_mib_sqlite, at_most=150.0),
     Figure("collect_ms_500_roles_postgresql", collect_postgresql, at_most=500.0),
     Figure(

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from accounts_sync._redaction import redact_text
+
 POSTGRES_URL = os.environ.get(
     "ACCOUNTS_SYNC_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -38,7 +40,8 @@ def require_server(name: str, url: str, default_port: int) -> None:
     """Skip (or, when services are required, fail) unless the server answers on its port."""
     if _reachable(url, default_port):
         return
-    reason = f"{name} is not reachable at {urlsplit(url).netloc}; set the URL variable or start it"
+    # The URL may carry a password: the reason is printed in every test report.
+    reason = redact_text(f"{name} is not reachable at {url}; set the URL variable or start it")
     if REQUIRE_SERVICES:
         pytest.fail(f"ACCOUNTS_SYNC_REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
