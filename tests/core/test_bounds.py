@@ -25,6 +25,7 @@ from accounts_sync._bounds import (
 )
 from accounts_sync._enums import RecordStatus
 from accounts_sync._sessions import RecordOutcome
+from tests.stores.hostile import deep, depth_of, self_referencing
 
 # Texts with what databases refuse: NUL bytes and lone surrogates (any code point, then).
 hostile_text = st.text(alphabet=st.characters(codec=None), max_size=50) | st.sampled_from(
@@ -47,30 +48,6 @@ nested = st.recursive(
     ),
     max_leaves=30,
 )
-
-
-def deep(levels: int) -> list[Any]:
-    top: list[Any] = []
-    current = top
-    for _ in range(levels):
-        current.append([])
-        current = current[0]
-    return top
-
-
-def self_referencing() -> dict[str, Any]:
-    loop: dict[str, Any] = {"name": "loop"}
-    loop["self"] = loop
-    loop["list"] = [loop, [loop]]
-    return loop
-
-
-def depth_of(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((depth_of(item) for item in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((depth_of(item) for item in value), default=0)
-    return 0
 
 
 def strings_in(value: Any) -> list[str]:

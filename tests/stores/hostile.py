@@ -16,7 +16,7 @@ from accounts_sync import RecordStatus, SessionStatus, SyncCategory, SyncType
 from accounts_sync._bounds import COUNT_MAX, DETAILS_BYTES, DETAILS_DEPTH, MESSAGE_LIMIT, NAME_LIMIT
 from accounts_sync._full_sync import FullSyncTask
 from accounts_sync.memory import InMemoryInstanceRepository
-from accounts_sync.ports import SyncSessionRepository
+from accounts_sync.ports import RecordOutcome, SyncSessionRepository
 from accounts_sync.testing import FakeInstance, ScriptedSyncService
 
 SECRET = "s3cr3t"
@@ -36,7 +36,8 @@ def _message(draw: st.DrawFn) -> str:
     return f"{draw(_junk)} {form} {draw(_junk)}"
 
 
-def _deep(levels: int) -> list[Any]:
+def deep(levels: int) -> list[Any]:
+    """Lists nested ``levels`` deep."""
     top: list[Any] = []
     current = top
     for _ in range(levels):
@@ -45,15 +46,17 @@ def _deep(levels: int) -> list[Any]:
     return top
 
 
-def _loop() -> dict[str, Any]:
-    loop: dict[str, Any] = {}
+def self_referencing() -> dict[str, Any]:
+    """A mapping holding itself, directly and inside lists."""
+    loop: dict[str, Any] = {"name": "loop"}
     loop["self"] = loop
+    loop["list"] = [loop, [loop]]
     return loop
 
 
 _details = st.one_of(
-    st.builds(_deep, st.sampled_from([33, 5_000])),
-    st.builds(_loop),
+    st.builds(deep, st.sampled_from([33, 5_000])),
+    st.builds(self_referencing),
     st.just({"password": SECRET, "list": list(range(100_000))}),
     st.builds(lambda message: {"conn": message, "\x00key\ud800": "v"}, _message()),
     _junk,
@@ -124,14 +127,49 @@ def assert_within_bounds(record: dict[str, Any]) -> None:
         assert 0 <= record[counter] <= COUNT_MAX
     details = record["details"]
     assert len(json.dumps(details)) <= DETAILS_BYTES
-    assert _depth(details) <= DETAILS_DEPTH
+    assert depth_of(details) <= DETAILS_DEPTH
     for text in [record["instance_name"], record["error_message"] or "", json.dumps(details)]:
         assert "\x00" not in text and "\\u0000" not in text
 
 
-def _depth(value: Any) -> int:
+def depth_of(value: Any) -> int:
+    """Nesting levels of JSON data (a scalar is 0)."""
     if isinstance(value, dict):
-        return 1 + max((_depth(item) for item in value.values()), default=0)
+        return 1 + max((depth_of(item) for item in value.values()), default=0)
     if isinstance(value, list):
-        return 1 + max((_depth(item) for item in value), default=0)
+        return 1 + max((depth_of(item) for item in value), default=0)
     return 0
+
+
+def run_refused(
+    sessions: SyncSessionRepository, refused: RecordOutcome, error_type: str, *, advance: bool
+) -> None:
+    """Write a batch holding ``refused`` (instance 2), which the database will not store: it
+    alone must fail, as ``"{error_type}: value could not be stored"`` without details."""
+    session_id = sessions.create_session(
+        sync_type=SyncType.MANUAL_TASK, sync_category=SyncCategory.ACCOUNT, created_by=None
+    ).session_id
+    sessions.claim_session(session_id)
+    sessions.add_records(session_id, [(1, "db-1"), (2, "db-2"), (3, "db-3"), (4, "db-4")])
+    sessions.start_records(session_id, [1, 2, 3])
+    outcomes = [
+        RecordOutcome(instance_id=1, status=RecordStatus.COMPLETED, items_synced=5),
+        refused,
+        RecordOutcome(instance_id=3, status=RecordStatus.FAILED, error_message="down"),
+    ]
+    if advance:
+        assert sessions.advance_records(session_id, outcomes, [4])  # type: ignore[attr-defined]
+    else:
+        sessions.finish_records(session_id, outcomes)
+
+    first, second, third, fourth = sessions.list_records(session_id)
+    assert (first.status, first.items_synced) == (RecordStatus.COMPLETED, 5)
+    assert (third.status, third.error_message) == (RecordStatus.FAILED, "down")
+    # Only the driver's error type: no SQL, no parameters.
+    assert second.status is RecordStatus.FAILED
+    assert second.error_message == f"{error_type}: value could not be stored"
+    assert (second.details, second.items_synced) == (None, 0)
+    assert fourth.status is (RecordStatus.RUNNING if advance else RecordStatus.PENDING)
+    info = sessions.get_session(session_id)
+    assert info is not None
+    assert (info.successful_instances, info.failed_instances) == (1, 2)
