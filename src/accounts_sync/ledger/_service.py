@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from .._clock import utc_now
 from .._observability import log_event
-from .._redaction import clean, redact_text
+from .._redaction import clean, describe_error, redact_text
 from ..collectors._base import Bind, CollectionError, UnsupportedDatabaseError
 from ..collectors._registry import CollectorRegistry
 from ..collectors._snapshot import PUBLIC_KEY, AccountKind, AccountSnapshot, ServerSnapshot
@@ -31,7 +31,6 @@ logger = logging.getLogger(__name__)
 
 ACTION = "ledger_sync_accounts"
 DEFAULT_MAX_REMOVAL_RATIO = 0.5
-_ERROR_TEXT_LIMIT = 300
 _IN_CHUNK = 500  # ids per IN list, well under every backend's parameter limit
 
 InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
@@ -48,17 +47,6 @@ class _Failure(Exception):
         self.message = message
         self.error = error
         self.details = details
-
-
-def describe_error(error: BaseException) -> str:
-    """A redacted, single-line ``Type: text`` for messages (the driver's error when wrapped)."""
-    original = getattr(error, "orig", None)
-    source = original if isinstance(original, BaseException) else error
-    lines = str(source).strip().splitlines()
-    text = f"{type(source).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-    if len(text) > _ERROR_TEXT_LIMIT:
-        text = text[: _ERROR_TEXT_LIMIT - 1] + "…"
-    return redact_text(text)
 
 
 class LedgerSyncService(Generic[InstanceT]):
