@@ -17,7 +17,8 @@ session ends with records still open, :func:`settle_record` says what becomes of
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from ._enums import RecordStatus, SessionStatus, SyncCategory
 from ._messages import Messages
@@ -33,6 +34,7 @@ __all__ = [
     "RECORD_TRANSITIONS",
     "SESSION_TRANSITIONS",
     "TERMINAL_SESSION_STATUSES",
+    "batched",
     "conflict_holder",
     "fits_bigint",
     "implied_status",
@@ -85,6 +87,15 @@ IN_BATCH = 500
 
 MAX_SESSION_ID_LENGTH = 64
 """Longer ids cannot be ours (they are uuid4 strings, or an engine's task id)."""
+
+
+T = TypeVar("T")
+
+
+def batched(items: Sequence[T], size: int = IN_BATCH) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size`` (the ``IN`` lists and INSERT batches)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def require_terminal(status: SessionStatus | str) -> SessionStatus:

@@ -11,8 +11,8 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from .._lifecycle import fits_bigint
-from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
+from .._lifecycle import batched, fits_bigint
+from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, same_engine
 from ._tables import instances_table
 
 __all__ = ["InstanceColumns", "InstanceRow", "SqlAlchemyInstanceRepository"]
@@ -21,7 +21,6 @@ InstanceT = TypeVar("InstanceT")
 ModelT = TypeVar("ModelT")
 
 # Ids per IN list, and rows per upsert batch.
-_IN_BATCH = 500
 _UPSERT_BATCH = 5_000
 
 
@@ -292,6 +291,14 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
     def increment_sync_counts(self, instance_ids: Sequence[int]) -> None:
         """Add one to ``sync_count`` per occurrence of each id, in one transaction and one
         ``UPDATE`` per batch of ids (usually one in all)."""
+        if self._increment is None or not instance_ids:
+            return
+        with self._scope.write() as conn:
+            self.increment_in(conn, instance_ids)
+
+    def increment_in(self, conn: sa.Connection, instance_ids: Sequence[int]) -> None:
+        """``increment_sync_counts`` inside the caller's transaction on ``conn`` (a store that
+        writes the counts with its records uses it)."""
         increment = self._increment
         if increment is None or not instance_ids:
             return
@@ -299,20 +306,20 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         by_step: dict[int, list[int]] = collections.defaultdict(list)
         for instance_id, times in counts.items():
             by_step[times].append(instance_id)
-        with self._scope.write() as conn:
-            if conn.dialect.name != "sqlite" and len(counts) > 1:
-                # Two transactions must lock shared rows in the same order or they deadlock:
-                # PostgreSQL updates in heap order, which moves as rows are updated, and InnoDB
-                # locks each UPDATE's rows in key order but this transaction runs one UPDATE per
-                # step. So lock every row in id order first. (SQLite locks the whole file.)
-                ordered = sorted(counts)
-                for start in range(0, len(ordered), _IN_BATCH):
-                    conn.execute(self._lock_in_order, {"p_ids": ordered[start : start + _IN_BATCH]})
-            for step, ids in by_step.items():
-                for start in range(0, len(ids), _IN_BATCH):
-                    conn.execute(
-                        increment, {"p_ids": ids[start : start + _IN_BATCH], "p_step": step}
-                    )
+        if conn.dialect.name != "sqlite" and len(counts) > 1:
+            # Two transactions must lock shared rows in the same order or they deadlock:
+            # PostgreSQL updates in heap order, which moves as rows are updated, and InnoDB
+            # locks each UPDATE's rows in key order but this transaction runs one UPDATE per
+            # step. So lock every row in id order first. (SQLite locks the whole file.)
+            for chunk in batched(sorted(counts)):
+                conn.execute(self._lock_in_order, {"p_ids": chunk})
+        for step, ids in by_step.items():
+            for chunk in batched(ids):
+                conn.execute(increment, {"p_ids": chunk, "p_step": step})
+
+    def shares_engine_with(self, scope: Scope) -> bool:
+        """True when this repository writes through the same standalone engine as ``scope``."""
+        return same_engine(self._scope, scope)
 
     def sync_count(self, instance_id: int) -> int:
         """The stored ``sync_count`` of an instance (0 when missing, NULL or not mapped)."""

@@ -9,7 +9,7 @@ from typing import Any, Protocol, Union, runtime_checkable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
-__all__ = ["Bind", "BoundSession", "Scope", "as_scope", "bound_scope"]
+__all__ = ["Bind", "BoundSession", "Scope", "as_scope", "bound_scope", "same_engine"]
 
 Bind = Union[sa.Engine, "sessionmaker[Session]"]
 """What a standalone repository runs on: an Engine, or a sessionmaker."""
@@ -122,3 +122,12 @@ def bound_scope(session: BoundSession, table: sa.Table) -> Scope:
     if not isinstance(session, (Session, scoped_session)):
         raise TypeError(f"expected an ORM Session, got {type(session).__name__}")
     return _BoundScope(session, table)
+
+
+def same_engine(one: Scope, other: Scope) -> bool:
+    """Both scopes are standalone on the same ``Engine``: one transaction can write for both."""
+    return (
+        isinstance(one, _EngineScope)
+        and isinstance(other, _EngineScope)
+        and one._engine is other._engine
+    )

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -20,6 +19,7 @@ from accounts_sync._sessions import RecordOutcome, SyncRecordInfo, SyncSessionIn
 from accounts_sync.ports import Clock
 
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
+from ._statements import Statements, close_parameters
 from ._tables import SyncTables, sync_tables
 
 __all__ = ["SqlAlchemySyncSessionRepository"]
@@ -29,82 +29,6 @@ _ACTIVE = sorted(status.value for status in rules.ACTIVE_SESSION_STATUSES)
 _CONFLICT_ATTEMPTS = 3
 # What a database (or its driver, encoding a value) raises for a value it will not store.
 _REFUSED = (sa.exc.StatementError, ValueError, TypeError)
-
-
-@attrs.frozen
-class _Statements:
-    """The statements the full-sync loop runs per batch, built once: constructing a statement
-    costs more than executing it on SQLite. Parameters are named ``p_*``."""
-
-    lock: sa.Select[Any]
-    start: sa.Update
-    gated_start: sa.Update
-    close: sa.Update
-    count: sa.Update
-    heartbeat: sa.Update
-
-    @classmethod
-    def build(cls, tables: SyncTables) -> _Statements:
-        sessions, records = tables.sessions, tables.records
-        in_session = records.c.session_id == sa.bindparam("p_session_id")
-        start = (
-            sa.update(records)
-            .where(
-                in_session,
-                records.c.instance_id.in_(sa.bindparam("p_instance_ids", expanding=True)),
-                records.c.status == RecordStatus.PENDING.value,
-            )
-            .values(status=RecordStatus.RUNNING.value, started_at=sa.bindparam("p_now"))
-        )
-        return cls(
-            lock=sa.select(sessions.c.status, sessions.c.cancel_requested)
-            .where(sessions.c.session_id == sa.bindparam("p_session_id"))
-            .with_for_update(),
-            start=start,
-            # The cancel gate inside the UPDATE: one round trip instead of lock + update.
-            gated_start=start.where(
-                sa.exists().where(
-                    sessions.c.session_id == sa.bindparam("p_session_id"),
-                    sessions.c.status == SessionStatus.RUNNING.value,
-                    sessions.c.cancel_requested == sa.false(),
-                )
-            ),
-            close=sa.update(records)
-            .where(
-                in_session,
-                records.c.instance_id == sa.bindparam("p_instance_id"),
-                records.c.status == RecordStatus.RUNNING.value,
-            )
-            .values(
-                status=sa.bindparam("p_status"),
-                items_synced=sa.bindparam("p_items_synced"),
-                items_created=sa.bindparam("p_items_created"),
-                items_updated=sa.bindparam("p_items_updated"),
-                items_deleted=sa.bindparam("p_items_deleted"),
-                error_message=sa.bindparam("p_error_message"),
-                details=sa.bindparam("p_details"),
-                completed_at=sa.bindparam("p_now"),
-            ),
-            count=sa.update(sessions)
-            .where(
-                sessions.c.session_id == sa.bindparam("p_session_id"),
-                sessions.c.status == SessionStatus.RUNNING.value,
-            )
-            .values(
-                successful_instances=sessions.c.successful_instances
-                + sa.bindparam("p_succeeded", type_=sa.Integer),
-                failed_instances=sessions.c.failed_instances
-                + sa.bindparam("p_failed", type_=sa.Integer),
-                heartbeat_at=sa.bindparam("p_now"),
-                progress_at=sa.bindparam("p_now"),
-            ),
-            heartbeat=sa.update(sessions)
-            .where(
-                sessions.c.session_id == sa.bindparam("p_session_id"),
-                sessions.c.status == SessionStatus.RUNNING.value,
-            )
-            .values(heartbeat_at=sa.bindparam("p_now")),
-        )
 
 
 class SqlAlchemySyncSessionRepository:
@@ -129,7 +53,7 @@ class SqlAlchemySyncSessionRepository:
         self.tables = tables
         self.clock: Clock = clock or utc_now
         self._scope = as_scope(bind, tables.sessions)
-        self._statements = _Statements.build(tables)
+        self._statements = Statements.build(tables)
 
     @classmethod
     def bound(
@@ -527,7 +451,7 @@ class SqlAlchemySyncSessionRepository:
     ) -> int:
         if not outcomes:
             return 0
-        parameters = [_close_parameters(session_id, o, now) for o in outcomes]
+        parameters = [close_parameters(session_id, o, now) for o in outcomes]
         close = self._statements.close
         if len(parameters) == 1 or conn.dialect.supports_sane_multi_rowcount:
             return int(conn.execute(close, parameters).rowcount)
@@ -578,18 +502,3 @@ class SqlAlchemySyncSessionRepository:
                 )
             )
         return True
-
-
-def _close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "p_session_id": session_id,
-        "p_instance_id": outcome.instance_id,
-        "p_status": outcome.status.value,
-        "p_items_synced": outcome.items_synced,
-        "p_items_created": outcome.items_created,
-        "p_items_updated": outcome.items_updated,
-        "p_items_deleted": outcome.items_deleted,
-        "p_error_message": outcome.error_message,
-        "p_details": outcome.details,
-        "p_now": now,
-    }

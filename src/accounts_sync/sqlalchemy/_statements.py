@@ -1,0 +1,107 @@
+"""The statements the SQL session store runs per batch of the full-sync loop, built once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from accounts_sync._enums import RecordStatus, SessionStatus
+from accounts_sync._sessions import RecordOutcome
+
+from ._tables import SyncTables
+
+__all__ = ["Statements", "close_parameters"]
+
+
+@attrs.frozen
+class Statements:
+    """The statements the full-sync loop runs per batch, built once: constructing a statement
+    costs more than executing it on SQLite. Parameters are named ``p_*``."""
+
+    lock: sa.Select[Any]
+    start: sa.Update
+    gated_start: sa.Update
+    close: sa.Update
+    count: sa.Update
+    heartbeat: sa.Update
+
+    @classmethod
+    def build(cls, tables: SyncTables) -> Statements:
+        sessions, records = tables.sessions, tables.records
+        in_session = records.c.session_id == sa.bindparam("p_session_id")
+        start = (
+            sa.update(records)
+            .where(
+                in_session,
+                records.c.instance_id.in_(sa.bindparam("p_instance_ids", expanding=True)),
+                records.c.status == RecordStatus.PENDING.value,
+            )
+            .values(status=RecordStatus.RUNNING.value, started_at=sa.bindparam("p_now"))
+        )
+        return cls(
+            lock=sa.select(sessions.c.status, sessions.c.cancel_requested)
+            .where(sessions.c.session_id == sa.bindparam("p_session_id"))
+            .with_for_update(),
+            start=start,
+            # The cancel gate inside the UPDATE: one round trip instead of lock + update.
+            gated_start=start.where(
+                sa.exists().where(
+                    sessions.c.session_id == sa.bindparam("p_session_id"),
+                    sessions.c.status == SessionStatus.RUNNING.value,
+                    sessions.c.cancel_requested == sa.false(),
+                )
+            ),
+            close=sa.update(records)
+            .where(
+                in_session,
+                records.c.instance_id == sa.bindparam("p_instance_id"),
+                records.c.status == RecordStatus.RUNNING.value,
+            )
+            .values(
+                status=sa.bindparam("p_status"),
+                items_synced=sa.bindparam("p_items_synced"),
+                items_created=sa.bindparam("p_items_created"),
+                items_updated=sa.bindparam("p_items_updated"),
+                items_deleted=sa.bindparam("p_items_deleted"),
+                error_message=sa.bindparam("p_error_message"),
+                details=sa.bindparam("p_details"),
+                completed_at=sa.bindparam("p_now"),
+            ),
+            count=sa.update(sessions)
+            .where(
+                sessions.c.session_id == sa.bindparam("p_session_id"),
+                sessions.c.status == SessionStatus.RUNNING.value,
+            )
+            .values(
+                successful_instances=sessions.c.successful_instances
+                + sa.bindparam("p_succeeded", type_=sa.Integer),
+                failed_instances=sessions.c.failed_instances
+                + sa.bindparam("p_failed", type_=sa.Integer),
+                heartbeat_at=sa.bindparam("p_now"),
+                progress_at=sa.bindparam("p_now"),
+            ),
+            heartbeat=sa.update(sessions)
+            .where(
+                sessions.c.session_id == sa.bindparam("p_session_id"),
+                sessions.c.status == SessionStatus.RUNNING.value,
+            )
+            .values(heartbeat_at=sa.bindparam("p_now")),
+        )
+
+
+def close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "p_session_id": session_id,
+        "p_instance_id": outcome.instance_id,
+        "p_status": outcome.status.value,
+        "p_items_synced": outcome.items_synced,
+        "p_items_created": outcome.items_created,
+        "p_items_updated": outcome.items_updated,
+        "p_items_deleted": outcome.items_deleted,
+        "p_error_message": outcome.error_message,
+        "p_details": outcome.details,
+        "p_now": now,
+    }
