@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._enums import RecordStatus
 from ._sessions import RecordOutcome
-from .ports import SupportsBulkSyncCount, SupportsRecordAdvance
-
-if TYPE_CHECKING:
-    from ._full_sync import FullSyncTask
+from .ports import (
+    InstanceRepository,
+    SupportsBulkSyncCount,
+    SupportsCountedRecords,
+    SupportsRecordAdvance,
+    SyncSessionRepository,
+)
 
 __all__ = ["Bookkeeping"]
 
@@ -19,52 +22,72 @@ _COUNT_EVERY = 1.0  # seconds between batched sync_count increments during a run
 
 class Bookkeeping:
     """The task's writes, all from the coordinating thread (stores need not take concurrent
-    writers): finished records with their counters and heartbeat, in one call per loop; a
-    heartbeat when nothing finished for ``heartbeat_interval``; and sync counts, gathered for
-    up to ``_COUNT_EVERY`` seconds because they live in another table, often another database.
+        writers): finished records with their counters and heartbeat, in one call per loop; a
+        heartbeat when nothing finished for ``heartbeat_interval``; and sync counts, gathered for
+        up to ``_COUNT_EVERY`` seconds because they live in another table, often another database —
+    unless the session store writes them with the records (``SupportsCountedRecords``).
     """
 
-    def __init__(self, task: FullSyncTask[Any], session_id: str) -> None:
-        self.task = task
+    def __init__(
+        self,
+        *,
+        sessions: SyncSessionRepository,
+        instances: InstanceRepository[Any],
+        session_id: str,
+        heartbeat_interval: float,
+    ) -> None:
         self.session_id = session_id
         self.succeeded = 0
         self.failed = 0
+        self._sessions = sessions
+        self._instances = instances
+        self._heartbeat_interval = heartbeat_interval
+        # Counts written with the records when the store can (nothing to lose in a crash);
+        # else gathered here and written through the instance repository.
+        counted = (
+            sessions.counting_with(instances)
+            if isinstance(sessions, SupportsCountedRecords)
+            else None
+        )
+        self._records = counted or sessions
+        self._count_here = counted is None
         self._outcomes: list[RecordOutcome] = []
         self._counts: list[int] = []
-        self._bulk = isinstance(task.instances, SupportsBulkSyncCount)
-        self._advance = isinstance(task.sessions, SupportsRecordAdvance)
+        self._bulk = isinstance(instances, SupportsBulkSyncCount)
+        self._advance = isinstance(self._records, SupportsRecordAdvance)
         self._last_write = self._last_count = time.monotonic()
 
     def add(self, outcomes: list[RecordOutcome]) -> None:
         self._outcomes.extend(outcomes)
 
     def next_heartbeat(self) -> float:
-        return self._last_write + self.task.heartbeat_interval
+        return self._last_write + self._heartbeat_interval
 
     def start(self, instance_ids: list[int]) -> bool:
         """Start records (the cancel gate), with the queued outcomes when the store can."""
-        sessions = self.task.sessions
+        records = self._records
         if self._advance and self._outcomes:
-            return sessions.advance_records(  # type: ignore[attr-defined, no-any-return]
+            return records.advance_records(  # type: ignore[attr-defined, no-any-return]
                 self.session_id, self._take(), instance_ids
             )
-        return sessions.start_records(self.session_id, instance_ids)
+        return records.start_records(self.session_id, instance_ids)
 
     def _take(self) -> list[RecordOutcome]:
         outcomes, self._outcomes = self._outcomes, []
         succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
         self.succeeded += len(succeeded)
         self.failed += len(outcomes) - len(succeeded)
-        self._counts.extend(succeeded)
+        if self._count_here:
+            self._counts.extend(succeeded)
         self._last_write = time.monotonic()
         return outcomes
 
     def flush(self, *, final: bool = False) -> None:
         now = time.monotonic()
         if self._outcomes:
-            self.task.sessions.finish_records(self.session_id, self._take())
+            self._records.finish_records(self.session_id, self._take())
         elif now >= self.next_heartbeat():
-            self.task.sessions.heartbeat(self.session_id)
+            self._sessions.heartbeat(self.session_id)
             self._last_write = now
         if final or now - self._last_count >= _COUNT_EVERY:
             self.flush_counts()
@@ -74,7 +97,7 @@ class Bookkeeping:
             counts, self._counts = self._counts, []
             self._last_count = time.monotonic()
             if self._bulk:
-                self.task.instances.increment_sync_counts(counts)  # type: ignore[attr-defined]
+                self._instances.increment_sync_counts(counts)  # type: ignore[attr-defined]
             else:
                 for instance_id in counts:
-                    self.task.instances.increment_sync_count(instance_id)
+                    self._instances.increment_sync_count(instance_id)

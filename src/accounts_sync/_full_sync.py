@@ -289,7 +289,12 @@ class _Run(Generic[InstanceT]):
     def execute(self, instances: Sequence[InstanceT]) -> None:
         pending: deque[InstanceT] = deque(instances)
         in_flight: dict[int, tuple[InstanceT, float]] = {}
-        writes = Bookkeeping(self.task, self.session_id)
+        writes = Bookkeeping(
+            sessions=self.task.sessions,
+            instances=self.task.instances,
+            session_id=self.session_id,
+            heartbeat_interval=self.task.heartbeat_interval,
+        )
         try:
             while True:
                 # Refill free slots first (writing what finished in the same transaction when

@@ -139,7 +139,7 @@ class RecordOutcome:
     """What the full-sync task writes when one instance finishes (``completed`` or ``failed``)."""
 
     instance_id: int
-    status: RecordStatus
+    status: RecordStatus = attrs.field(converter=RecordStatus)
     items_synced: int = 0
     items_created: int = 0
     items_updated: int = 0

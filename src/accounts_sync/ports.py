@@ -18,6 +18,7 @@ __all__ = [
     "RecordOutcome",
     "SupportsAccountSync",
     "SupportsBulkSyncCount",
+    "SupportsCountedRecords",
     "SupportsInstance",
     "SupportsRecordAdvance",
     "SyncSessionRepository",
@@ -205,6 +206,21 @@ class SupportsRecordAdvance(Protocol):
     def advance_records(
         self, session_id: str, outcomes: Sequence[RecordOutcome], instance_ids: Sequence[int]
     ) -> bool: ...
+
+
+@runtime_checkable
+class SupportsCountedRecords(Protocol):
+    """**Protocol**, optional: write ``sync_count`` in the same transaction as the records.
+
+    ``counting_with(instances)`` returns a view of this repository whose ``finish_records``
+    (and ``advance_records``) also add one to the ``sync_count`` of every instance whose record
+    they close as ``completed``, atomically with that write — so a crash can neither lose a
+    completed instance's count nor count it twice — or ``None`` when ``instances`` does not live
+    in the same database. The full-sync task uses the view when there is one; otherwise it
+    increments through ``instances`` after the records, at most about a second later.
+    """
+
+    def counting_with(self, instances: object) -> SyncSessionRepository | None: ...
 
 
 class SyncTask(Protocol):

@@ -51,6 +51,7 @@ PUBLIC = {
         "RecordOutcome",
         "SupportsAccountSync",
         "SupportsBulkSyncCount",
+        "SupportsCountedRecords",
         "SupportsInstance",
         "SupportsRecordAdvance",
         "SyncSessionRepository",

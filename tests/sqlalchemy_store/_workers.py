@@ -50,3 +50,17 @@ def run_slow_full_sync(url: str, delay: float) -> None:
     )
     prepared = service.prepare_background_full_sync(created_by=1)
     service.launch_background_full_sync(created_by=1, prepared=prepared)
+
+
+def run_full_sync_then_hang(url: str, quick: int) -> None:
+    """A full sync whose first ``quick`` instances finish at once and the rest never return:
+    the process is killed while the last counts would still sit in a buffer."""
+    import threading
+
+    hang = threading.Event()
+    sync = ScriptedSyncService()
+    for instance_id in range(quick + 1, quick + 50):
+        sync.script(instance_id, call=lambda _instance: hang.wait())
+    service = service_for(url, sync_service=sync, launcher=InlineLauncher())
+    prepared = service.prepare_background_full_sync(created_by=1)
+    service.launch_background_full_sync(prepared=prepared)

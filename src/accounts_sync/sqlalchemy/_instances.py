@@ -317,6 +317,11 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
             for chunk in batched(ids):
                 conn.execute(increment, {"p_ids": chunk, "p_step": step})
 
+    @property
+    def counts_syncs(self) -> bool:
+        """True when the mapping has a ``sync_count`` column to increment."""
+        return self._increment is not None
+
     def shares_engine_with(self, scope: Scope) -> bool:
         """True when this repository writes through the same standalone engine as ``scope``."""
         return same_engine(self._scope, scope)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from accounts_sync._errors import ConflictError
 from accounts_sync._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from accounts_sync.ports import Clock
 
+from ._instances import SqlAlchemyInstanceRepository
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
 from ._statements import Statements, close_parameters
 from ._tables import SyncTables, sync_tables
@@ -54,6 +56,21 @@ class SqlAlchemySyncSessionRepository:
         self.clock: Clock = clock or utc_now
         self._scope = as_scope(bind, tables.sessions)
         self._statements = Statements.build(tables)
+        self._counting: SqlAlchemyInstanceRepository[Any] | None = None
+
+    def counting_with(self, instances: object) -> SqlAlchemySyncSessionRepository | None:
+        """A view of this store that also bumps ``sync_count`` of each record it closes as
+        completed, in the same transaction; None unless ``instances`` is a
+        ``SqlAlchemyInstanceRepository`` with a count column on the same standalone engine."""
+        if not (
+            isinstance(instances, SqlAlchemyInstanceRepository)
+            and instances.counts_syncs
+            and instances.shares_engine_with(self._scope)
+        ):
+            return None
+        view = copy.copy(self)
+        view._counting = instances
+        return view
 
     @classmethod
     def bound(
@@ -354,15 +371,25 @@ class SqlAlchemySyncSessionRepository:
         )
         if bumped.rowcount != 1:
             return
+        bumped_completed = len(completed)
+        if self._counting is not None and completed:
+            # Only records still running close; count exactly those (the session row is
+            # locked, so no other writer moves them meanwhile).
+            still_running = self._running_among(conn, session_id, completed)
+            completed = [o for o in completed if o.instance_id in still_running]
         # A completed outcome the database refuses is closed as failed: count by what closed.
-        succeeded, failures = self._close_running(conn, session_id, completed, failed, now)
-        if (succeeded, failures) != (len(completed), len(failed)):
+        succeeded, failures, refused = self._close_running(conn, session_id, completed, failed, now)
+        if self._counting is not None:
+            self._counting.increment_in(
+                conn, [o.instance_id for o in completed if o.instance_id not in refused]
+            )
+        if (succeeded, failures) != (bumped_completed, len(failed)):
             # Some records were not running (e.g. an unknown instance id): uncount them.
             conn.execute(
                 self._statements.count,
                 {
                     **counted,
-                    "p_succeeded": succeeded - len(completed),
+                    "p_succeeded": succeeded - bumped_completed,
                     "p_failed": failures - len(failed),
                 },
             )
@@ -395,6 +422,23 @@ class SqlAlchemySyncSessionRepository:
             ).scalar_one_or_none()
         return holder
 
+    def _running_among(
+        self, conn: Connection, session_id: str, outcomes: Sequence[RecordOutcome]
+    ) -> set[int]:
+        records = self.tables.records
+        running: set[int] = set()
+        for chunk in rules.batched([o.instance_id for o in outcomes]):
+            running.update(
+                conn.execute(
+                    sa.select(records.c.instance_id).where(
+                        records.c.session_id == session_id,
+                        records.c.status == RecordStatus.RUNNING.value,
+                        records.c.instance_id.in_(chunk),
+                    )
+                ).scalars()
+            )
+        return running
+
     def _lock_session(self, conn: Connection, session_id: str) -> tuple[str, bool] | None:
         """Lock the session row for this transaction; its ``(status, cancel_requested)``."""
         row = conn.execute(self._statements.lock, {"p_session_id": session_id}).one_or_none()
@@ -407,9 +451,10 @@ class SqlAlchemySyncSessionRepository:
         completed: Sequence[RecordOutcome],
         failed: Sequence[RecordOutcome],
         now: dt.datetime,
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, frozenset[int]]:
         """Write each outcome onto its record if that record is still running; return how many
-        records it closed as completed and as failed.
+        records it closed as completed and as failed, and the instances whose completed outcome
+        the database refused (closed as failed instead).
 
         If the batch fails (a value the database refuses), each outcome is written on its own,
         and one that still fails is written as ``unstorable``: only that record fails.
@@ -419,6 +464,7 @@ class SqlAlchemySyncSessionRepository:
                 return (
                     self._execute_close(conn, session_id, completed, now),
                     self._execute_close(conn, session_id, failed, now),
+                    frozenset(),
                 )
         except _REFUSED:
             return self._close_each(conn, session_id, [*completed, *failed], now)
@@ -429,18 +475,20 @@ class SqlAlchemySyncSessionRepository:
         session_id: str,
         outcomes: Sequence[RecordOutcome],
         now: dt.datetime,
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, frozenset[int]]:
         closed = {RecordStatus.COMPLETED: 0, RecordStatus.FAILED: 0}
+        refused: set[int] = set()
         for outcome in outcomes:
             try:
                 with conn.begin_nested():
                     rows = self._execute_close(conn, session_id, [outcome], now)
             except _REFUSED as error:
+                refused.add(outcome.instance_id)
                 outcome = unstorable(outcome, error)
                 with conn.begin_nested():  # if even this fails, the store itself is failing
                     rows = self._execute_close(conn, session_id, [outcome], now)
             closed[outcome.status] += rows
-        return closed[RecordStatus.COMPLETED], closed[RecordStatus.FAILED]
+        return closed[RecordStatus.COMPLETED], closed[RecordStatus.FAILED], frozenset(refused)
 
     def _execute_close(
         self,

@@ -128,9 +128,13 @@ class DjangoInstanceRepository:
         query = self.model._default_manager.all()
         return query.using(self.using) if self.using else query
 
+    @property
+    def write_alias(self) -> str:
+        """The database alias the counts are written to."""
+        return self.using or str(router.db_for_write(self.model))
+
     def _writer(self) -> Any:
-        alias = self.using or router.db_for_write(self.model)
-        return self.model._default_manager.using(alias)
+        return self.model._default_manager.using(self.write_alias)
 
     def _active(self) -> Q:
         condition = Q()

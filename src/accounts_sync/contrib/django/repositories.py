@@ -9,6 +9,7 @@ writers (the task and the reaper, say) can never deadlock.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -111,6 +112,21 @@ class DjangoSyncSessionRepository:
     def __init__(self, *, using: str | None = None, clock: Clock | None = None) -> None:
         self.using: str = using or router.db_for_write(SyncSession)
         self.clock: Clock = clock or utc_now
+        self._counting: DjangoInstanceRepository | None = None
+
+    def counting_with(self, instances: object) -> DjangoSyncSessionRepository | None:
+        """A view of this store that also bumps ``sync_count`` of each record it closes as
+        completed, in the same transaction; None unless ``instances`` is a
+        ``DjangoInstanceRepository`` with a count field writing to the same database."""
+        if not (
+            isinstance(instances, DjangoInstanceRepository)
+            and instances.sync_count_field is not None
+            and instances.write_alias == self.using
+        ):
+            return None
+        view = copy.copy(self)
+        view._counting = instances
+        return view
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -385,7 +401,10 @@ class DjangoSyncSessionRepository:
         for record in closed:
             _close(record, first[record.instance_id], now)
         self._write_closed(closed, first)
-        succeeded = sum(record.status == RecordStatus.COMPLETED.value for record in closed)
+        done = [r.instance_id for r in closed if r.status == RecordStatus.COMPLETED.value]
+        if self._counting is not None:
+            self._counting.increment_sync_counts(done)  # a savepoint of this transaction
+        succeeded = len(done)
         if closed:
             self._sessions().filter(session_id=session_id).update(
                 successful_instances=F("successful_instances") + succeeded,
