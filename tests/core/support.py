@@ -9,7 +9,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from accounts_sync import SessionStatus, SyncSessionInfo
+from accounts_sync import (
+    SessionStatus,
+    SyncCategory,
+    SyncSessionInfo,
+    SyncSessionRepository,
+    SyncType,
+)
 from accounts_sync.memory import InMemorySyncSessionRepository
 
 LIBRARY_LOGGER = "accounts_sync"
@@ -135,3 +141,17 @@ class FailingStore(FailingFinishRecords):
         if self.finish_calls >= self.fail_on:
             raise StoreDown("still down")
         return super().finish_session(session_id, **kwargs)
+
+
+def running_session(sessions: SyncSessionRepository, ids: list[int]) -> str:
+    """A claimed session with ``ids`` recorded and started."""
+    session_id = sessions.create_session(
+        sync_type=SyncType.MANUAL_TASK,
+        sync_category=SyncCategory.ACCOUNT,
+        created_by=None,
+        exclusive=False,
+    ).session_id
+    assert sessions.claim_session(session_id)
+    sessions.add_records(session_id, [(i, f"db-{i}") for i in ids])
+    assert sessions.start_records(session_id, ids)
+    return session_id

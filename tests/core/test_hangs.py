@@ -23,9 +23,8 @@ from accounts_sync._full_sync import STALL_MARGIN
 from accounts_sync._jobs import FullSyncJob, run_full_sync_job
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
 from accounts_sync.testing import FakeInstance, ManualClock, ScriptedSyncService, make_instances
-from tests._stalled import check_the_no_progress_rule, running_session
 
-from .support import WAIT, Gate, StoreDown, assert_counters_add_up, wait_until
+from .support import WAIT, Gate, StoreDown, assert_counters_add_up, running_session, wait_until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -230,10 +229,6 @@ def test_past_the_abandoned_thread_bound_nothing_more_is_spawned(bound: int) -> 
 
 
 # --- 4. the reaper's "no progress" rule -------------------------------------------------------
-
-
-def test_a_heartbeating_session_without_progress_is_reaped(clock: ManualClock) -> None:
-    check_the_no_progress_rule(InMemorySyncSessionRepository(clock=clock), clock)
 
 
 def test_a_task_reaps_with_its_own_stall_limit(clock: ManualClock) -> None:

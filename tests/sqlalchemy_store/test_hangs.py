@@ -19,15 +19,9 @@ from accounts_sync.sqlalchemy import (
     create_engine_for,
     instances_table,
 )
-from accounts_sync.testing import ManualClock, ScriptedSyncService, make_instances
-from tests._stalled import check_the_no_progress_rule
+from accounts_sync.testing import ScriptedSyncService, make_instances
 
 SLEEP = {"postgresql": "SELECT pg_sleep(3)", "mysql": "SELECT SLEEP(3)"}
-
-
-def test_the_no_progress_rule(sql_engine: sa.Engine) -> None:
-    clock = ManualClock()
-    check_the_no_progress_rule(SqlAlchemySyncSessionRepository(sql_engine, clock=clock), clock)
 
 
 # --- timeouts against a silent server ---------------------------------------------------------

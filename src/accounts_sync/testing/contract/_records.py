@@ -413,6 +413,29 @@ class RecordContract:
         create(sessions)  # a reaped session never blocks a new one
         assert sessions.reap_stale(stale_after=STALE_AFTER) == []
 
+    def test_a_heartbeating_session_without_progress_is_reaped_on_request(
+        self, sessions: SyncSessionRepository, clock: ManualClock
+    ) -> None:
+        """A heartbeat goes on while one call hangs: ``stalled_after`` reaps a running session
+        whose records did not move for that long, and leaves a slow one that moves."""
+        stuck = running(sessions, ["a"], exclusive=False)
+        slow = running(sessions, [f"s{i}" for i in range(6)], exclusive=False)
+        sessions.start_records(stuck, [1])
+        sessions.start_records(slow, list(range(1, 7)))
+        for instance_id in range(1, 4):  # 30 minutes: a heartbeat and a finished record each 10
+            clock.advance(dt.timedelta(minutes=10))
+            sessions.heartbeat(stuck)
+            sessions.finish_records(slow, [outcome(instance_id)])
+
+        assert sessions.reap_stale(stale_after=STALE_AFTER) == []
+        stalled_after = dt.timedelta(minutes=20)
+        assert sessions.reap_stale(stale_after=STALE_AFTER, stalled_after=stalled_after) == [stuck]
+        stuck_info, slow_info = sessions.get_session(stuck), sessions.get_session(slow)
+        assert stuck_info is not None and slow_info is not None
+        assert stuck_info.status is SessionStatus.FAILED
+        assert_counters_add_up(stuck_info)
+        assert slow_info.status is SessionStatus.RUNNING
+
     def test_a_heartbeat_keeps_a_session_alive(
         self, sessions: SyncSessionRepository, clock: ManualClock
     ) -> None:

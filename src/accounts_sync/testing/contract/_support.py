@@ -99,9 +99,11 @@ def running(
     repo: SyncSessionRepository,
     names: Sequence[str],
     category: SyncCategory | str = SyncCategory.ACCOUNT,
+    *,
+    exclusive: bool = True,
 ) -> str:
     """A claimed session with one pending record per name (instance ids 1…n)."""
-    session_id = create(repo, category).session_id
+    session_id = create(repo, category, exclusive=exclusive).session_id
     assert repo.claim_session(session_id)
     repo.add_records(session_id, list(enumerate(names, start=1)))
     return session_id
