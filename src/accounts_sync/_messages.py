@@ -32,6 +32,7 @@ class Messages:
     session_interrupted: str = "同步会话已中断"
     cancel_grace_expired: str = "{context}在取消后未按时结束"
     no_worker_left: str = "{context}未执行: 卡住的线程已达上限"
+    too_many_stuck_calls: str = "{context}未执行: 超时仍未结束的同步过多,请稍后重试"
     # Messages for HTTP callers.
     background_launched: str = "批量账户同步任务已在后台启动,请稍后在会话中心查看进度."
     internal_error: str = "服务器内部错误,请稍后重试"
@@ -79,6 +80,8 @@ class Messages:
             session_interrupted="Sync session interrupted",
             cancel_grace_expired="{context} did not stop within the cancel grace period",
             no_worker_left="{context} not run: too many stuck threads",
+            too_many_stuck_calls="{context} not run: too many timed-out syncs are still running, "
+            "try again later",
             background_launched=(
                 "The account sync has started in the background; follow its progress in the "
                 "session centre."

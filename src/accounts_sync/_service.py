@@ -79,7 +79,9 @@ class AccountsSyncActionsService(Generic[InstanceT]):
     ``background_sessions`` (default: ``sessions``) is what the background job uses, so with a
     transaction-bound ``sessions`` pass a standalone store here. ``instance_timeout`` bounds
     :meth:`sync_instance_accounts` (default: no bound); the full sync's own bound is the
-    task's (``FullSyncTask(instance_timeout=900)`` by default).
+    task's (``FullSyncTask(instance_timeout=900)`` by default). A timed-out call keeps its
+    thread until it returns; while ``max_abandoned_calls`` (default 8) of them still run, the
+    action refuses new calls with ``Messages.too_many_stuck_calls`` instead of adding threads.
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
         background_sessions: SyncSessionRepository | None = None,
         instance_timeout: float | None = None,
+        max_abandoned_calls: int = 8,
     ) -> None:
         if instance_timeout is not None and not instance_timeout > 0:
             raise ValidationError("instance_timeout must be None or > 0 seconds")
@@ -116,6 +119,9 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         self.allow_concurrent_full_sync = allow_concurrent_full_sync
         self.stale_after = stale_after
         self.instance_timeout = instance_timeout
+        if isinstance(max_abandoned_calls, bool) or max_abandoned_calls < 0:
+            raise ValidationError("max_abandoned_calls must be an integer >= 0")
+        self._abandoned = _AbandonedCalls(max_abandoned_calls)
 
     def prepare_background_full_sync(
         self, *, created_by: int | None = None
@@ -214,10 +220,18 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         )
         texts = self.messages
         log.info(texts.instance_sync_started, sync_type=sync_type)
+        if self.instance_timeout is not None and self._abandoned.full():
+            # Each timed-out call keeps a thread until it returns: refuse rather than pile up.
+            message = texts.too_many_stuck_calls.format(context=texts.context_for(instance.name))
+            log.error(
+                texts.instance_sync_failed, error_type="TooManyStuckCalls", error_message=message
+            )
+            return AccountsSyncActionResult(False, message, {"success": False, "message": message})
         try:
             finished, raw = _bounded(
                 partial(self.sync_service.sync_accounts, instance, sync_type=sync_type),
                 self.instance_timeout,
+                self._abandoned,
             )
         except Exception as error:
             log.error(texts.instance_sync_error, error=error)
@@ -247,24 +261,52 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         return AccountsSyncActionResult(success, message, result)
 
 
-def _bounded(call: Callable[[], Any], timeout: float | None) -> tuple[bool, Any]:
+class _AbandonedCalls:
+    """How many timed-out single-instance calls still run on their threads, and the bound."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.running = 0
+        self._lock = threading.Lock()
+
+    def full(self) -> bool:
+        with self._lock:
+            return self.running >= self.bound
+
+    def add(self, step: int) -> None:
+        with self._lock:
+            self.running += step
+
+
+def _bounded(
+    call: Callable[[], Any], timeout: float | None, abandoned: _AbandonedCalls
+) -> tuple[bool, Any]:
     """``(True, call())``, run on a daemon thread when ``timeout`` is set; ``(False, None)``
-    when it is still running after ``timeout`` seconds. The call's exception is re-raised."""
+    when it is still running after ``timeout`` seconds (then counted in ``abandoned`` until it
+    returns). The call's exception is re-raised."""
     if timeout is None:
         return True, call()
     box: dict[str, Any] = {}
+    lock = threading.Lock()
 
     def body() -> None:
         try:
             box["value"] = call()
         except BaseException as error:  # handed to the caller below
             box["error"] = error
+        with lock:
+            if box.pop("abandoned", False):
+                abandoned.add(-1)
+            box["done"] = True
 
     thread = threading.Thread(target=body, name="accounts_sync_single", daemon=True)
     thread.start()
     thread.join(timeout)
-    if thread.is_alive():
-        return False, None
+    with lock:
+        if "done" not in box:
+            box["abandoned"] = True
+            abandoned.add(+1)
+            return False, None
     if "error" in box:
         raise box["error"]
     return True, box.get("value")

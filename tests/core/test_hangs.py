@@ -112,6 +112,26 @@ def test_a_single_sync_past_its_timeout_fails_and_its_late_result_never_counts()
     assert instances[0].sync_count == 0
 
 
+def test_stuck_single_syncs_are_bounded_then_refused_until_one_returns() -> None:
+    instances = make_instances(2)
+    gate = Gate()
+    sync = ScriptedSyncService().script(1, call=gate)
+    service = single_service(sync, instances, instance_timeout=0.05, max_abandoned_calls=1)
+    try:
+        assert not service.sync_instance_accounts(instance_id=1).success  # abandoned: 1 of 1
+        refused = service.sync_instance_accounts(instance_id=2)
+        assert not refused.success
+        assert refused.message == "实例 db-0002 账户同步未执行: 超时仍未结束的同步过多,请稍后重试"
+        assert sync.called_ids() == [1]  # refused before the host's code ran
+    finally:
+        gate.release.set()
+    assert gate.left.wait(WAIT)
+    wait_until(lambda: service.sync_instance_accounts(instance_id=2).success)
+    assert instances[1].sync_count == 1
+    with pytest.raises(ValidationError):
+        single_service(sync, instances, max_abandoned_calls=-1)
+
+
 def test_a_single_sync_within_its_timeout_behaves_as_without() -> None:
     instances = make_instances(1)
     service = single_service(
