@@ -7,14 +7,27 @@ seeded secret must be stored nowhere.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 from hypothesis import strategies as st
 
-from accounts_sync import RecordStatus, SessionStatus, SyncCategory, SyncType
+from accounts_sync import (
+    AccountsSyncActionsService,
+    RecordStatus,
+    SessionStatus,
+    SyncCategory,
+    SyncType,
+)
 from accounts_sync._bounds import COUNT_MAX, DETAILS_BYTES, DETAILS_DEPTH, MESSAGE_LIMIT, NAME_LIMIT
 from accounts_sync._full_sync import FullSyncTask
+from accounts_sync.cli._sessions import print_summary
+from accounts_sync.cli._terminal import Terminal
+from accounts_sync.contrib.http import ROUTES, Action, HttpDispatch
 from accounts_sync.memory import InMemoryInstanceRepository
 from accounts_sync.ports import RecordOutcome, SyncSessionRepository
 from accounts_sync.testing import FakeInstance, ScriptedSyncService
@@ -103,7 +116,12 @@ def run_hostile(sessions: SyncSessionRepository, outcome: tuple[Any, BaseExcepti
     session_id = sessions.create_session(
         sync_type=SyncType.MANUAL_TASK, sync_category=SyncCategory.ACCOUNT, created_by=None
     ).session_id
-    summary = task(session_id=session_id)
+    with captured_logs() as logs:
+        summary = task(session_id=session_id)
+    for record in logs:
+        assert SECRET not in json.dumps({**vars(record), "text": record.getMessage()}, default=str)
+    assert SECRET not in json.dumps(http_body(task, session_id))
+    assert SECRET not in cli_output(sessions, session_id)
     info = sessions.get_session(session_id)
     assert summary.status is not None and info is not None
     assert info.is_terminal
@@ -117,6 +135,52 @@ def run_hostile(sessions: SyncSessionRepository, outcome: tuple[Any, BaseExcepti
             assert record.status is RecordStatus.COMPLETED
         assert_within_bounds(record.as_dict())
     assert SECRET not in json.dumps(info.as_dict())
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[list[logging.LogRecord]]:
+    """Every record the library's loggers emit inside the block, at any level."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    library, handler = logging.getLogger("accounts_sync"), Keep(logging.DEBUG)
+    level = library.level
+    library.addHandler(handler)
+    library.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        library.removeHandler(handler)
+        library.setLevel(level)
+
+
+def http_body(task: FullSyncTask[Any], session_id: str) -> dict[str, Any]:
+    """The JSON body of ``GET sync-sessions/<id>``, through the HTTP layer both frameworks use."""
+    service = AccountsSyncActionsService(
+        sync_service=task.sync_service, instances=task.instances, sessions=task.sessions
+    )
+    view = next(route for route in ROUTES if route.action == Action.VIEW_SESSION)
+    dispatch = HttpDispatch(service, authorize=lambda request, action: 1, refusal=lambda _: None)
+    response = dispatch.handle(view, None, {"session_id": session_id}, _no_transaction)
+    assert response.status == 200, response.body
+    return response.body
+
+
+def _no_transaction(service: object) -> Any:
+    raise AssertionError("viewing a session needs no transaction")
+
+
+def cli_output(sessions: SyncSessionRepository, session_id: str) -> str:
+    """What ``accounts-sync sessions show`` prints for the session."""
+    info = sessions.get_session(session_id)
+    assert info is not None
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_summary(Terminal(), sessions, info)
+    return out.getvalue()
 
 
 def assert_within_bounds(record: dict[str, Any]) -> None:
