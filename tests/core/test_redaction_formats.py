@@ -260,3 +260,39 @@ def test_descriptions_are_bounded_and_never_raise() -> None:
     assert describe_error(Hostile()).startswith("Hostile: ")
     assert describe_error(ValueError()) == "ValueError"
     assert describe_error(ValueError("a\n  b")) == "ValueError: a b"
+
+
+@pytest.fixture(scope="module")
+def cli_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from accounts_sync.sqlalchemy import sqlite_url
+
+    return sqlite_url(tmp_path_factory.mktemp("cli") / "redaction.sqlite3")
+
+
+@pytest.mark.parametrize(("name", "template"), FORMATS)
+def test_format_masked_in_cli_output(
+    name: str, template: str, cli_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store written by someone else may hold a raw secret: ``sessions show`` still prints
+    it masked (and on one line per field)."""
+    from accounts_sync import RecordStatus, SessionStatus, SyncCategory, SyncType
+    from accounts_sync.cli import main, open_store
+    from accounts_sync.ports import RecordOutcome
+
+    text = _format(template)
+    sessions = open_store(cli_database).sessions
+    session_id = sessions.create_session(
+        sync_type=SyncType.MANUAL_TASK, sync_category=SyncCategory.OTHER, created_by=None
+    ).session_id
+    sessions.claim_session(session_id)
+    sessions.add_records(session_id, [(1, "db-1")])
+    sessions.start_records(session_id, [1])
+    failed = RecordOutcome(instance_id=1, status=RecordStatus.FAILED, error_message=text)
+    sessions.finish_records(session_id, [failed])
+    sessions.finish_session(session_id, status=SessionStatus.FAILED, error_message=text)
+
+    assert main(["sessions", "show", session_id, "--database", cli_database]) == 0
+    printed = capsys.readouterr()
+    assert SECRET not in printed.out + printed.err
+    assert "db-1" in printed.out
+    assert "***" in printed.out  # the message was printed, masked
