@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ._enums import RecordStatus, SessionStatus, SyncCategory
 from ._messages import Messages
@@ -47,6 +47,7 @@ __all__ = [
     "settle_record",
     "settled_status",
     "settling_moves",
+    "settling_writes",
 ]
 
 ACTIVE_SESSION_STATUSES = frozenset({SessionStatus.PENDING, SessionStatus.RUNNING})
@@ -121,6 +122,20 @@ def settle_record(record: RecordStatus, session: SessionStatus) -> RecordStatus 
     if record is RecordStatus.PENDING and session is SessionStatus.CANCELLED:
         return RecordStatus.CANCELLED
     return RecordStatus.FAILED
+
+
+def settling_writes(
+    session: SessionStatus, *, now: dt.datetime, error_message: str | None
+) -> list[tuple[list[str], RecordStatus, dict[str, Any]]]:
+    """:func:`settling_moves` as SQL stores write them: ``(from status values, to status,
+    column values)``, one UPDATE each; failed records get the session's ``error_message``."""
+    writes = []
+    for sources, target in settling_moves(session):
+        values: dict[str, Any] = {"status": target.value, "completed_at": now}
+        if target is RecordStatus.FAILED:
+            values["error_message"] = error_message
+        writes.append((sorted(source.value for source in sources), target, values))
+    return writes
 
 
 def settling_moves(session: SessionStatus) -> list[tuple[frozenset[RecordStatus], RecordStatus]]:

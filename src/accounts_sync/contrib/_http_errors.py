@@ -16,7 +16,7 @@ from .._errors import (
     ValidationError,
 )
 from .._messages import Messages
-from .._observability import log_event
+from .._observability import ActionLog
 
 __all__ = ["HttpResponse", "error_envelope", "error_response", "ok_envelope", "status_of"]
 
@@ -83,14 +83,7 @@ def error_response(
     """
     status, code = status_of(error)
     if status == INTERNAL[0] or not isinstance(error, AccountsSyncError):
-        log_event(
-            logger,
-            logging.ERROR,
-            messages.internal_error,
-            action=action,
-            context=context,
-            error=error,
-        )
+        ActionLog(logger, action, context).error(messages.internal_error, error=error)
         return error_envelope(*INTERNAL, messages.internal_error)
     extra = error.extra if isinstance(error, ConflictError) else None
     return error_envelope(status, code, _text(error, messages), extra=extra)

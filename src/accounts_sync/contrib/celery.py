@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from .._full_sync import FullSyncSummary
 from .._jobs import BACKGROUND_ACTION, FullSyncJob, run_full_sync_job
-from .._observability import log_event
+from .._observability import ActionLog
 from .._service import AccountsSyncActionsService
 
 __all__ = [
@@ -138,14 +138,8 @@ def run_full_sync_payload(
             sync_task(manual_run=bool(data.get("manual_run", False)), created_by=actor)
         except Exception as error:
             # The task has already failed its own session; log once, like the wrapper does.
-            log_event(
-                logger,
-                logging.ERROR,
-                service.messages.background_failed,
-                action=BACKGROUND_ACTION,
-                context={"created_by": actor, "session_id": None},
-                error=error,
-            )
+            log = ActionLog(logger, BACKGROUND_ACTION, {"created_by": actor, "session_id": None})
+            log.error(service.messages.background_failed, error=error)
     return _summary_dict(summaries[0]) if summaries else None
 
 

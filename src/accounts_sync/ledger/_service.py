@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from .._clock import utc_now
-from .._observability import log_event
+from .._observability import ActionLog
 from .._redaction import clean, describe_error, redact_text
 from ..collectors._base import Bind, CollectionError, UnsupportedDatabaseError
 from ..collectors._registry import CollectorRegistry
@@ -129,12 +129,8 @@ class LedgerSyncService(Generic[InstanceT]):
             modified=plan.modified_count,
             removed=plan.removed_count,
         )
-        log_event(
-            logger,
-            logging.INFO,
+        ActionLog(logger, ACTION, context).info(
             self.messages.sync_finished,
-            action=ACTION,
-            context=context,
             synced_count=plan.synced_count,
             added_count=plan.added_count,
             modified_count=plan.modified_count,
@@ -362,26 +358,11 @@ class LedgerSyncService(Generic[InstanceT]):
         self, instance: InstanceT, failure: _Failure, context: dict[str, Any]
     ) -> dict[str, Any]:
         message = redact_text(failure.message)
+        log = ActionLog(logger, ACTION, context)
         if failure.error is not None:
-            log_event(
-                logger,
-                logging.ERROR,
-                self.messages.sync_failed,
-                action=ACTION,
-                context=context,
-                error=failure.error,
-                stage=failure.stage,
-            )
+            log.error(self.messages.sync_failed, error=failure.error, stage=failure.stage)
         else:
-            log_event(
-                logger,
-                logging.WARNING,
-                self.messages.sync_refused,
-                action=ACTION,
-                context=context,
-                stage=failure.stage,
-                reason=message,
-            )
+            log.warning(self.messages.sync_refused, stage=failure.stage, reason=message)
         details: dict[str, Any] = {
             "instance_id": instance.id,
             "db_type": instance.db_type,

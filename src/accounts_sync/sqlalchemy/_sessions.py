@@ -527,16 +527,12 @@ class SqlAlchemySyncSessionRepository:
         if closed.rowcount != 1:
             return False
         settled = {RecordStatus.CANCELLED: 0, RecordStatus.FAILED: 0}
-        for sources, target in rules.settling_moves(status):
-            values: dict[str, Any] = {"status": target.value, "completed_at": now}
-            if target is RecordStatus.FAILED:
-                values["error_message"] = error_message
+        for sources, target, values in rules.settling_writes(
+            status, now=now, error_message=error_message
+        ):
             settled[target] += conn.execute(
                 sa.update(records)
-                .where(
-                    records.c.session_id == session_id,
-                    records.c.status.in_(sorted(source.value for source in sources)),
-                )
+                .where(records.c.session_id == session_id, records.c.status.in_(sources))
                 .values(**values)
             ).rowcount
         if any(settled.values()):

@@ -468,13 +468,10 @@ class DjangoSyncSessionRepository:
             return False
         records = self._records(session_id)
         settled = {RecordStatus.CANCELLED: 0, RecordStatus.FAILED: 0}
-        for sources, target in rules.settling_moves(status):
-            values: dict[str, Any] = {"status": target.value, "completed_at": now}
-            if target is RecordStatus.FAILED:
-                values["error_message"] = error_message
-            settled[target] += records.filter(
-                status__in=sorted(source.value for source in sources)
-            ).update(**values)
+        for sources, target, values in rules.settling_writes(
+            status, now=now, error_message=error_message
+        ):
+            settled[target] += records.filter(status__in=sources).update(**values)
         if any(settled.values()):
             self._sessions().filter(session_id=session_id).update(
                 cancelled_instances=F("cancelled_instances") + settled[RecordStatus.CANCELLED],
