@@ -108,29 +108,11 @@ class _Session:
     cancel_requested: bool = False
     lock_key: str | None = None
     sequence: int = 0
-    records: dict[int, _Record] = attrs.Factory(dict)
+    # Frozen snapshots, replaced with ``attrs.evolve`` on every change.
+    records: dict[int, SyncRecordInfo] = attrs.Factory(dict)
 
     def info(self) -> SyncSessionInfo:
         return SyncSessionInfo(**_field_values(self, SyncSessionInfo))
-
-
-@attrs.define
-class _Record:
-    record_id: int
-    instance_id: int
-    instance_name: str
-    status: RecordStatus = RecordStatus.PENDING
-    items_synced: int = 0
-    items_created: int = 0
-    items_updated: int = 0
-    items_deleted: int = 0
-    error_message: str | None = None
-    details: dict[str, Any] | None = None
-    started_at: dt.datetime | None = None
-    completed_at: dt.datetime | None = None
-
-    def info(self, session_id: str) -> SyncRecordInfo:
-        return SyncRecordInfo(session_id=session_id, **_field_values(self, SyncRecordInfo))
 
 
 def _field_values(source: Any, snapshot: type[Any]) -> dict[str, Any]:
@@ -217,7 +199,7 @@ class InMemorySyncSessionRepository:
             session = self._find(session_id)
             if session is None:
                 return []
-            return [record.info(session_id) for record in session.records.values()]
+            return list(session.records.values())
 
     def claim_session(self, session_id: str) -> bool:
         with self._lock:
@@ -237,8 +219,12 @@ class InMemorySyncSessionRepository:
             if session.status.is_terminal:
                 return  # a terminal session never changes (e.g. reaped before its task got here)
             for instance_id, name in rules.records_to_add(session.records, instances):
-                session.records[instance_id] = _Record(
-                    record_id=self._next_record_id, instance_id=instance_id, instance_name=name
+                session.records[instance_id] = SyncRecordInfo(
+                    record_id=self._next_record_id,
+                    session_id=session_id,
+                    instance_id=instance_id,
+                    instance_name=name,
+                    status=RecordStatus.PENDING,
                 )
                 self._next_record_id += 1
             session.total_instances = len(session.records)
@@ -256,8 +242,9 @@ class InMemorySyncSessionRepository:
             for instance_id in instance_ids:
                 record = session.records.get(instance_id)
                 if record is not None and record.status is RecordStatus.PENDING:
-                    record.status = RecordStatus.RUNNING
-                    record.started_at = now
+                    session.records[instance_id] = attrs.evolve(
+                        record, status=RecordStatus.RUNNING, started_at=now
+                    )
             return True
 
     def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
@@ -270,9 +257,9 @@ class InMemorySyncSessionRepository:
                 record = session.records.get(outcome.instance_id)
                 if record is None or record.status is not RecordStatus.RUNNING:
                     continue  # the first outcome wins; a settled record is not counted again
-                for field in attrs.fields(RecordOutcome):
-                    setattr(record, field.name, getattr(outcome, field.name))
-                record.completed_at = now
+                session.records[outcome.instance_id] = attrs.evolve(
+                    record, **attrs.asdict(outcome, recurse=False), completed_at=now
+                )
                 if outcome.status is RecordStatus.COMPLETED:
                     session.successful_instances += 1
                 else:
@@ -342,17 +329,16 @@ class InMemorySyncSessionRepository:
 
     def _finish(self, session: _Session, status: SessionStatus, error_message: str | None) -> None:
         now = self.clock()
-        for record in session.records.values():
+        for instance_id, record in session.records.items():
             settled = rules.settle_record(record.status, status)
             if settled is None:
                 continue
-            record.status = settled
-            record.completed_at = now
             if settled is RecordStatus.CANCELLED:
                 session.cancelled_instances += 1
             else:
-                record.error_message = error_message
                 session.failed_instances += 1
+                record = attrs.evolve(record, error_message=error_message)
+            session.records[instance_id] = attrs.evolve(record, status=settled, completed_at=now)
         session.status = status
         session.completed_at = now
         session.error_message = error_message
