@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from accounts_sync import _lifecycle as rules
-from accounts_sync._bounds import unstorable
 from accounts_sync._clock import utc_now
 from accounts_sync._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from accounts_sync._errors import ConflictError
@@ -21,7 +20,7 @@ from accounts_sync.ports import Clock
 
 from ._instances import SqlAlchemyInstanceRepository
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
-from ._statements import Statements, close_parameters
+from ._statements import Statements
 from ._tables import SyncTables, sync_tables
 
 __all__ = ["SqlAlchemySyncSessionRepository"]
@@ -29,8 +28,6 @@ __all__ = ["SqlAlchemySyncSessionRepository"]
 _ACTIVE = sorted(status.value for status in rules.ACTIVE_SESSION_STATUSES)
 # A lost single-flight race names its holder; if the holder finished meanwhile, insert again.
 _CONFLICT_ATTEMPTS = 3
-# What a database (or its driver, encoding a value) raises for a value it will not store.
-_REFUSED = (sa.exc.StatementError, ValueError, TypeError)
 
 
 class SqlAlchemySyncSessionRepository:
@@ -378,7 +375,9 @@ class SqlAlchemySyncSessionRepository:
             still_running = self._running_among(conn, session_id, completed)
             completed = [o for o in completed if o.instance_id in still_running]
         # A completed outcome the database refuses is closed as failed: count by what closed.
-        succeeded, failures, refused = self._close_running(conn, session_id, completed, failed, now)
+        succeeded, failures, refused = self._statements.close_running(
+            conn, session_id, completed, failed, now
+        )
         if self._counting is not None:
             self._counting.increment_in(
                 conn, [o.instance_id for o in completed if o.instance_id not in refused]
@@ -443,68 +442,6 @@ class SqlAlchemySyncSessionRepository:
         """Lock the session row for this transaction; its ``(status, cancel_requested)``."""
         row = conn.execute(self._statements.lock, {"p_session_id": session_id}).one_or_none()
         return None if row is None else (row.status, bool(row.cancel_requested))
-
-    def _close_running(
-        self,
-        conn: Connection,
-        session_id: str,
-        completed: Sequence[RecordOutcome],
-        failed: Sequence[RecordOutcome],
-        now: dt.datetime,
-    ) -> tuple[int, int, frozenset[int]]:
-        """Write each outcome onto its record if that record is still running; return how many
-        records it closed as completed and as failed, and the instances whose completed outcome
-        the database refused (closed as failed instead).
-
-        If the batch fails (a value the database refuses), each outcome is written on its own,
-        and one that still fails is written as ``unstorable``: only that record fails.
-        """
-        try:
-            with conn.begin_nested():  # a failed statement aborts a PostgreSQL transaction
-                return (
-                    self._execute_close(conn, session_id, completed, now),
-                    self._execute_close(conn, session_id, failed, now),
-                    frozenset(),
-                )
-        except _REFUSED:
-            return self._close_each(conn, session_id, [*completed, *failed], now)
-
-    def _close_each(
-        self,
-        conn: Connection,
-        session_id: str,
-        outcomes: Sequence[RecordOutcome],
-        now: dt.datetime,
-    ) -> tuple[int, int, frozenset[int]]:
-        closed = {RecordStatus.COMPLETED: 0, RecordStatus.FAILED: 0}
-        refused: set[int] = set()
-        for outcome in outcomes:
-            try:
-                with conn.begin_nested():
-                    rows = self._execute_close(conn, session_id, [outcome], now)
-            except _REFUSED as error:
-                refused.add(outcome.instance_id)
-                outcome = unstorable(outcome, error)
-                with conn.begin_nested():  # if even this fails, the store itself is failing
-                    rows = self._execute_close(conn, session_id, [outcome], now)
-            closed[outcome.status] += rows
-        return closed[RecordStatus.COMPLETED], closed[RecordStatus.FAILED], frozenset(refused)
-
-    def _execute_close(
-        self,
-        conn: Connection,
-        session_id: str,
-        outcomes: Sequence[RecordOutcome],
-        now: dt.datetime,
-    ) -> int:
-        if not outcomes:
-            return 0
-        parameters = [close_parameters(session_id, o, now) for o in outcomes]
-        close = self._statements.close
-        if len(parameters) == 1 or conn.dialect.supports_sane_multi_rowcount:
-            return int(conn.execute(close, parameters).rowcount)
-        # A driver that cannot count an executemany: one statement per record.
-        return sum(int(conn.execute(close, p).rowcount) for p in parameters)
 
     def _finish(
         self,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from accounts_sync._bounds import unstorable
 from accounts_sync._enums import RecordStatus, SessionStatus
 from accounts_sync._sessions import RecordOutcome
 
@@ -15,11 +18,15 @@ from ._tables import SyncTables
 
 __all__ = ["Statements", "close_parameters"]
 
+# What a database (or its driver, encoding a value) raises for a value it will not store.
+_REFUSED = (sa.exc.StatementError, ValueError, TypeError)
+
 
 @attrs.frozen
 class Statements:
-    """The statements the full-sync loop runs per batch, built once: constructing a statement
-    costs more than executing it on SQLite. Parameters are named ``p_*``."""
+    """The statements the full-sync loop runs per batch, built once (constructing a statement
+    costs more than executing it on SQLite), and how a batch of outcomes is written with them.
+    Parameters are named ``p_*``."""
 
     lock: sa.Select[Any]
     start: sa.Update
@@ -90,6 +97,68 @@ class Statements:
             )
             .values(heartbeat_at=sa.bindparam("p_now")),
         )
+
+    def close_running(
+        self,
+        conn: Connection,
+        session_id: str,
+        completed: Sequence[RecordOutcome],
+        failed: Sequence[RecordOutcome],
+        now: dt.datetime,
+    ) -> tuple[int, int, frozenset[int]]:
+        """Write each outcome onto its record if that record is still running; return how many
+        records it closed as completed and as failed, and the instances whose completed outcome
+        the database refused (closed as failed instead).
+
+        If the batch fails (a value the database refuses), each outcome is written on its own,
+        and one that still fails is written as ``unstorable``: only that record fails.
+        """
+        try:
+            with conn.begin_nested():  # a failed statement aborts a PostgreSQL transaction
+                return (
+                    self._execute_close(conn, session_id, completed, now),
+                    self._execute_close(conn, session_id, failed, now),
+                    frozenset(),
+                )
+        except _REFUSED:
+            return self._close_each(conn, session_id, [*completed, *failed], now)
+
+    def _close_each(
+        self,
+        conn: Connection,
+        session_id: str,
+        outcomes: Sequence[RecordOutcome],
+        now: dt.datetime,
+    ) -> tuple[int, int, frozenset[int]]:
+        closed = {RecordStatus.COMPLETED: 0, RecordStatus.FAILED: 0}
+        refused: set[int] = set()
+        for outcome in outcomes:
+            try:
+                with conn.begin_nested():
+                    rows = self._execute_close(conn, session_id, [outcome], now)
+            except _REFUSED as error:
+                refused.add(outcome.instance_id)
+                outcome = unstorable(outcome, error)
+                with conn.begin_nested():  # if even this fails, the store itself is failing
+                    rows = self._execute_close(conn, session_id, [outcome], now)
+            closed[outcome.status] += rows
+        return closed[RecordStatus.COMPLETED], closed[RecordStatus.FAILED], frozenset(refused)
+
+    def _execute_close(
+        self,
+        conn: Connection,
+        session_id: str,
+        outcomes: Sequence[RecordOutcome],
+        now: dt.datetime,
+    ) -> int:
+        if not outcomes:
+            return 0
+        parameters = [close_parameters(session_id, o, now) for o in outcomes]
+        close = self.close
+        if len(parameters) == 1 or conn.dialect.supports_sane_multi_rowcount:
+            return int(conn.execute(close, parameters).rowcount)
+        # A driver that cannot count an executemany: one statement per record.
+        return sum(int(conn.execute(close, p).rowcount) for p in parameters)
 
 
 def close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) -> dict[str, Any]:
