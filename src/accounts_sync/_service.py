@@ -220,32 +220,17 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         )
         texts = self.messages
         log.info(texts.instance_sync_started, sync_type=sync_type)
-        if self.instance_timeout is not None and self._abandoned.full():
-            # Each timed-out call keeps a thread until it returns: refuse rather than pile up.
-            message = texts.too_many_stuck_calls.format(context=texts.context_for(instance.name))
-            log.error(
-                texts.instance_sync_failed, error_type="TooManyStuckCalls", error_message=message
-            )
-            return AccountsSyncActionResult(False, message, {"success": False, "message": message})
-        try:
-            finished, raw = _bounded(
-                partial(self.sync_service.sync_accounts, instance, sync_type=sync_type),
-                self.instance_timeout,
-                self._abandoned,
-            )
-        except Exception as error:
-            log.error(texts.instance_sync_error, error=error)
-            raise
-        if not finished:
-            # The call goes on, abandoned, on its daemon thread: its result is never counted.
-            message = texts.instance_timeout.format(context=texts.context_for(instance.name))
+        raw, unfinished = self._call(instance, sync_type, log)
+        if unfinished is not None:
             log.error(
                 texts.instance_sync_failed,
                 error_type="Timeout",
-                error_message=message,
+                error_message=unfinished,
                 timeout_seconds=self.instance_timeout,
             )
-            return AccountsSyncActionResult(False, message, {"success": False, "message": message})
+            return AccountsSyncActionResult(
+                False, unfinished, {"success": False, "message": unfinished}
+            )
         success, result = normalize_sync_result(
             raw, context=texts.context_for(instance.name), messages=texts
         )
@@ -259,6 +244,25 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         else:
             log.error(texts.instance_sync_failed, error_type="SyncFailed", error_message=message)
         return AccountsSyncActionResult(success, message, result)
+
+    def _call(self, instance: InstanceT, sync_type: str, log: ActionLog) -> tuple[Any, str | None]:
+        """``(raw result, None)``, or ``(None, message)`` when the call timed out (it goes on,
+        abandoned, on its daemon thread: its result is never counted) or was refused because
+        too many timed-out calls still run (each keeps a thread until it returns)."""
+        texts = self.messages
+        context = texts.context_for(instance.name)
+        if self.instance_timeout is not None and self._abandoned.full():
+            return None, texts.too_many_stuck_calls.format(context=context)
+        try:
+            finished, raw = _bounded(
+                partial(self.sync_service.sync_accounts, instance, sync_type=sync_type),
+                self.instance_timeout,
+                self._abandoned,
+            )
+        except Exception as error:
+            log.error(texts.instance_sync_error, error=error)
+            raise
+        return (raw, None) if finished else (None, texts.instance_timeout.format(context=context))
 
 
 class _AbandonedCalls:

@@ -37,6 +37,7 @@ class Statements:
 
     @classmethod
     def build(cls, tables: SyncTables) -> Statements:
+        # Long, and kept whole: six declarative statements read best side by side.
         sessions, records = tables.sessions, tables.records
         in_session = records.c.session_id == sa.bindparam("p_session_id")
         start = (

@@ -49,6 +49,7 @@ def build_tables(
     exclusive session is pending or running and is NULL otherwise, and a plain UNIQUE index on
     it lets the database refuse a second holder.
     """
+    # Long, and kept whole: two table definitions, column by column, as a migration shows them.
     metadata = sa.MetaData() if metadata is None else metadata
     sessions = sa.Table(
         f"{prefix}sessions",
