@@ -1,4 +1,4 @@
-"""Benchmarks of the collectors and the account ledger (SPEC §11).
+"""Benchmarks of the collectors and the account ledger (docs: Performance, Collecting).
 
 Each function returns milliseconds (median of its repetitions); ``quick`` only lowers the
 number of repetitions, never the sizes. ``benchmarks/run.py`` calls them.

@@ -1,6 +1,6 @@
-"""Benchmarks for SPEC §9 (and the ledger figures of §11): one ``name value`` line per figure.
+"""Benchmarks (the figures of docs/performance.md): one ``name value`` line per figure.
 
-    uv run python benchmarks/run.py            # full sizes, as the SPEC states them
+    uv run python benchmarks/run.py            # full sizes, as docs/performance.md states them
     uv run python benchmarks/run.py --quick    # smaller sizes for CI
     uv run python benchmarks/run.py --only normalize_us launch_latency_ms
 

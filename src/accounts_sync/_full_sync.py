@@ -1,4 +1,4 @@
-"""The background full sync: claim, snapshot, run concurrently, count, finalize (SPEC §3.4)."""
+"""The background full sync: claim, snapshot, run concurrently, count, finalize."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The background job and the one wrapper every launcher runs it through (SPEC §3.2)."""
+"""The background job and the one wrapper every launcher runs it through."""
 
 from __future__ import annotations
 

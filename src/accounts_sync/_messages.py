@@ -1,4 +1,4 @@
-"""Every user-visible text of the library, in one replaceable catalogue (SPEC §2.5)."""
+"""Every user-visible text of the library, in one replaceable catalogue."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Redaction of secrets and conversion to JSON-safe values (SPEC §3.4.7, §8)."""
+"""Redaction of secrets and conversion to JSON-safe values (docs: Security)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The three actions a host calls (SPEC §2.1, §3.1–§3.3)."""
+"""The three actions a host calls."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §3.4: the full-sync task on the in-memory stores, step by step."""
+"""The full-sync task on the in-memory stores, step by step."""
 
 from __future__ import annotations
 

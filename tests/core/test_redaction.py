@@ -1,4 +1,4 @@
-"""SPEC §8: secrets under sensitive keys and in every common text format are masked, at any depth.
+"""Security: secrets under sensitive keys and in every common text format are masked, at any depth.
 
 The formats and key rules are the table of docs/security.md.
 """
