@@ -80,27 +80,50 @@ def settle(engine: sa.Engine, session_id: str) -> SqlAlchemySyncSessionRepositor
     return sessions
 
 
-def test_connection_killed_inside_an_operation_fails_the_session(
-    engines: tuple[sa.Engine, sa.Engine],
-) -> None:
-    engine, admin = engines
+def _kill_while_writing_outcomes(engine: sa.Engine, admin: sa.Engine, times: int) -> list[int]:
+    """Terminate the connection each time it starts writing outcomes, ``times`` times."""
     killed: list[int] = []
 
     @event.listens_for(engine, "before_cursor_execute")
-    def kill_before_writing_outcomes(
-        conn: sa.Connection, cursor: Any, statement: str, *_: Any
-    ) -> None:
-        if not killed and statement.startswith("UPDATE accounts_sync_sessions SET successful"):
+    def kill(conn: sa.Connection, cursor: Any, statement: str, *_: Any) -> None:
+        if len(killed) < times and statement.startswith("UPDATE accounts_sync_sessions SET succ"):
             pid = conn.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
             with admin.connect() as killer:
                 killer.execute(TERMINATE, {"pid": pid})
             killed.append(pid)
 
+    return killed
+
+
+def test_a_connection_killed_once_while_writing_outcomes_is_retried(
+    engines: tuple[sa.Engine, sa.Engine],
+) -> None:
+    engine, admin = engines
+    killed = _kill_while_writing_outcomes(engine, admin, times=1)
     service = service_on(engine, delay=0.0)
     prepared = service.prepare_background_full_sync(created_by=1)
     service.launch_background_full_sync(created_by=1, prepared=prepared)
 
-    assert killed
+    assert len(killed) == 1
+    info = settle(engine, prepared.session_id).get_session(prepared.session_id)
+    assert info is not None
+    # The batch was written again on a fresh connection: nothing lost, nothing counted twice.
+    assert info.status is SessionStatus.COMPLETED
+    assert info.successful_instances == info.total_instances
+    instances = SqlAlchemyInstanceRepository(engine)
+    assert {instances.sync_count(i) for i in range(1, info.total_instances + 1)} == {1}
+
+
+def test_a_connection_killed_on_every_try_fails_the_session(
+    engines: tuple[sa.Engine, sa.Engine],
+) -> None:
+    engine, admin = engines
+    killed = _kill_while_writing_outcomes(engine, admin, times=2)
+    service = service_on(engine, delay=0.0)
+    prepared = service.prepare_background_full_sync(created_by=1)
+    service.launch_background_full_sync(created_by=1, prepared=prepared)
+
+    assert len(killed) == 2
     info = service.sessions.get_session(prepared.session_id)
     assert info is not None
     assert info.status is SessionStatus.FAILED

@@ -11,7 +11,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from .._lifecycle import batched, fits_bigint
+from .._lifecycle import IN_BATCH, batched, fits_bigint
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, same_engine
 from ._tables import instances_table
 
@@ -160,17 +160,20 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         m = self._map
         some_ids = m.id.in_(sa.bindparam("p_ids", expanding=True))
         self._lock_in_order = sa.select(m.id).where(some_ids).order_by(m.id).with_for_update()
+        bump = {
+            m.sync_count: sa.func.coalesce(m.sync_count, 0) + sa.bindparam("p_step", sa.Integer)
+        }
         self._increment = (
+            None if m.sync_count is None else sa.update(m.table).where(some_ids).values(bump)
+        )
+        # PostgreSQL updates rows in heap order: this one locks them in id order first, in the
+        # same statement (MySQL refuses a subquery on the updated table; it locks in key order).
+        self._increment_in_order = (
             None
             if m.sync_count is None
             else sa.update(m.table)
-            .where(some_ids)
-            .values(
-                {
-                    m.sync_count: sa.func.coalesce(m.sync_count, 0)
-                    + sa.bindparam("p_step", sa.Integer)
-                }
-            )
+            .where(m.id.in_(self._lock_in_order.scalar_subquery()))
+            .values(bump)
         )
 
     @overload
@@ -306,15 +309,18 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         by_step: dict[int, list[int]] = collections.defaultdict(list)
         for instance_id, times in counts.items():
             by_step[times].append(instance_id)
-        if conn.dialect.name != "sqlite" and len(counts) > 1:
-            # Two transactions must lock shared rows in the same order or they deadlock:
-            # PostgreSQL updates in heap order, which moves as rows are updated, and InnoDB
-            # locks each UPDATE's rows in key order but this transaction runs one UPDATE per
-            # step. So lock every row in id order first. (SQLite locks the whole file.)
+        # Two transactions must lock shared rows in the same order or they deadlock. SQLite
+        # locks the whole file. One UPDATE per step: the statement locks in id order by itself
+        # (InnoDB walks the key; PostgreSQL through the ordered subquery). Several statements
+        # (several steps, or batches): lock every row in id order first.
+        dialect = conn.dialect.name
+        if dialect != "sqlite" and len(counts) > 1 and (len(by_step) > 1 or len(counts) > IN_BATCH):
             for chunk in batched(sorted(counts)):
                 conn.execute(self._lock_in_order, {"p_ids": chunk})
+        elif dialect == "postgresql" and self._increment_in_order is not None:
+            increment = self._increment_in_order
         for step, ids in by_step.items():
-            for chunk in batched(ids):
+            for chunk in batched(sorted(ids)):
                 conn.execute(increment, {"p_ids": chunk, "p_step": step})
 
     @property

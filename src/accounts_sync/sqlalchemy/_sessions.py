@@ -20,12 +20,27 @@ from accounts_sync.ports import Clock
 
 from ._instances import SqlAlchemyInstanceRepository
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
-from ._statements import Statements
+from ._statements import REFUSED, Statements
 from ._tables import SyncTables, sync_tables
 
 __all__ = ["SqlAlchemySyncSessionRepository"]
 
 _ACTIVE = sorted(status.value for status in rules.ACTIVE_SESSION_STATUSES)
+
+
+class _Inexact(Exception):
+    """Not every outcome of a batch closed its record: write it again, record by record."""
+
+
+def _counts(session_id: str, now: dt.datetime, succeeded: int, failed: int) -> dict[str, Any]:
+    return {
+        "p_session_id": session_id,
+        "p_now": now,
+        "p_succeeded": succeeded,
+        "p_failed": failed,
+    }
+
+
 # A lost single-flight race names its holder; if the holder finished meanwhile, insert again.
 _CONFLICT_ATTEMPTS = 3
 
@@ -309,10 +324,8 @@ class SqlAlchemySyncSessionRepository:
             return self._start(conn, session_id, instance_ids)
 
     def finish_records(self, session_id: str, outcomes: Sequence[RecordOutcome]) -> None:
-        if not rules.plausible_session_id(session_id):
-            return
-        with self._scope.write() as conn:
-            self._finish_running(conn, session_id, outcomes)
+        if rules.plausible_session_id(session_id):
+            self._write_outcomes(session_id, outcomes, None)
 
     def advance_records(
         self, session_id: str, outcomes: Sequence[RecordOutcome], instance_ids: Sequence[int]
@@ -320,10 +333,35 @@ class SqlAlchemySyncSessionRepository:
         """``finish_records`` then ``start_records``, in one transaction (one commit)."""
         if not rules.plausible_session_id(session_id):
             return False
+        return self._write_outcomes(session_id, outcomes, instance_ids)
+
+    def _write_outcomes(
+        self,
+        session_id: str,
+        outcomes: Sequence[RecordOutcome],
+        start: Sequence[int] | None,
+    ) -> bool:
+        """Finish ``outcomes`` (then start ``start``) in one transaction: the whole batch at
+        once; if the database refuses a value or not every record closed as written, again in
+        a fresh transaction, record by record (only a refused record fails, and the counts
+        follow exactly what closed)."""
+        try:
+            return self._write_in_one(session_id, outcomes, start, exact=False)
+        except (*REFUSED, _Inexact):
+            return self._write_in_one(session_id, outcomes, start, exact=True)
+
+    def _write_in_one(
+        self,
+        session_id: str,
+        outcomes: Sequence[RecordOutcome],
+        start: Sequence[int] | None,
+        *,
+        exact: bool,
+    ) -> bool:
         with self._scope.write() as conn:
             if outcomes:
-                self._finish_running(conn, session_id, outcomes)
-            return self._start(conn, session_id, instance_ids)
+                self._finish_running(conn, session_id, outcomes, exact=exact)
+            return True if start is None else self._start(conn, session_id, start)
 
     def _start(self, conn: Connection, session_id: str, instance_ids: Sequence[int]) -> bool:
         now = self.clock()
@@ -348,7 +386,7 @@ class SqlAlchemySyncSessionRepository:
         return True
 
     def _finish_running(
-        self, conn: Connection, session_id: str, outcomes: Sequence[RecordOutcome]
+        self, conn: Connection, session_id: str, outcomes: Sequence[RecordOutcome], *, exact: bool
     ) -> None:
         # As in memory, the first outcome of an instance wins; later ones find it closed.
         first: dict[int, RecordOutcome] = {}
@@ -357,41 +395,28 @@ class SqlAlchemySyncSessionRepository:
         completed = [o for o in first.values() if o.status is RecordStatus.COMPLETED]
         failed = [o for o in first.values() if o.status is not RecordStatus.COMPLETED]
         now = self.clock()
-        counted = {"p_session_id": session_id, "p_now": now}
-        # Count every outcome up front: this locks the session row before its records (the
-        # order every writer follows) and stamps the heartbeat in the same statement. Only a
-        # running session has running records, so if it is not running there is nothing to
-        # close.
-        bumped = conn.execute(
-            self._statements.count,
-            {**counted, "p_succeeded": len(completed), "p_failed": len(failed)},
-        )
+        count = self._statements.count
+        # The count goes first: it locks the session row before its records (the order every
+        # writer follows) and stamps the heartbeat. Only a running session has running
+        # records, so if it is not running there is nothing to close.
+        expected = (0, 0) if exact else (len(completed), len(failed))
+        bumped = conn.execute(count, _counts(session_id, now, *expected))
         if bumped.rowcount != 1:
             return
-        bumped_completed = len(completed)
-        if self._counting is not None and completed:
-            # Only records still running close; count exactly those (the session row is
-            # locked, so no other writer moves them meanwhile).
-            still_running = self._running_among(conn, session_id, completed)
-            completed = [o for o in completed if o.instance_id in still_running]
-        # A completed outcome the database refuses is closed as failed: count by what closed.
-        succeeded, failures, refused = self._statements.close_running(
-            conn, session_id, completed, failed, now
-        )
+        statements = self._statements
+        if exact:
+            closed, failures = statements.close_each(conn, session_id, [*completed, *failed], now)
+            conn.execute(count, _counts(session_id, now, len(closed), failures))
+        else:
+            written = (
+                statements.execute_close(conn, session_id, completed, now),
+                statements.execute_close(conn, session_id, failed, now),
+            )
+            if written != expected:
+                raise _Inexact  # some record was not running: find out which, one by one
+            closed = [o.instance_id for o in completed]
         if self._counting is not None:
-            self._counting.increment_in(
-                conn, [o.instance_id for o in completed if o.instance_id not in refused]
-            )
-        if (succeeded, failures) != (bumped_completed, len(failed)):
-            # Some records were not running (e.g. an unknown instance id): uncount them.
-            conn.execute(
-                self._statements.count,
-                {
-                    **counted,
-                    "p_succeeded": succeeded - bumped_completed,
-                    "p_failed": failures - len(failed),
-                },
-            )
+            self._counting.increment_in(conn, closed)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -420,23 +445,6 @@ class SqlAlchemySyncSessionRepository:
                 .with_for_update(read=True)
             ).scalar_one_or_none()
         return holder
-
-    def _running_among(
-        self, conn: Connection, session_id: str, outcomes: Sequence[RecordOutcome]
-    ) -> set[int]:
-        records = self.tables.records
-        running: set[int] = set()
-        for chunk in rules.batched([o.instance_id for o in outcomes]):
-            running.update(
-                conn.execute(
-                    sa.select(records.c.instance_id).where(
-                        records.c.session_id == session_id,
-                        records.c.status == RecordStatus.RUNNING.value,
-                        records.c.instance_id.in_(chunk),
-                    )
-                ).scalars()
-            )
-        return running
 
     def _lock_session(self, conn: Connection, session_id: str) -> tuple[str, bool] | None:
         """Lock the session row for this transaction; its ``(status, cancel_requested)``."""

@@ -16,10 +16,10 @@ from accounts_sync._sessions import RecordOutcome
 
 from ._tables import SyncTables
 
-__all__ = ["Statements", "close_parameters"]
+__all__ = ["REFUSED", "Statements", "close_parameters"]
 
 # What a database (or its driver, encoding a value) raises for a value it will not store.
-_REFUSED = (sa.exc.StatementError, ValueError, TypeError)
+REFUSED = (sa.exc.StatementError, ValueError, TypeError)
 
 
 @attrs.frozen
@@ -99,59 +99,40 @@ class Statements:
             .values(heartbeat_at=sa.bindparam("p_now")),
         )
 
-    def close_running(
-        self,
-        conn: Connection,
-        session_id: str,
-        completed: Sequence[RecordOutcome],
-        failed: Sequence[RecordOutcome],
-        now: dt.datetime,
-    ) -> tuple[int, int, frozenset[int]]:
-        """Write each outcome onto its record if that record is still running; return how many
-        records it closed as completed and as failed, and the instances whose completed outcome
-        the database refused (closed as failed instead).
-
-        If the batch fails (a value the database refuses), each outcome is written on its own,
-        and one that still fails is written as ``unstorable``: only that record fails.
-        """
-        try:
-            with conn.begin_nested():  # a failed statement aborts a PostgreSQL transaction
-                return (
-                    self._execute_close(conn, session_id, completed, now),
-                    self._execute_close(conn, session_id, failed, now),
-                    frozenset(),
-                )
-        except _REFUSED:
-            return self._close_each(conn, session_id, [*completed, *failed], now)
-
-    def _close_each(
+    def close_each(
         self,
         conn: Connection,
         session_id: str,
         outcomes: Sequence[RecordOutcome],
         now: dt.datetime,
-    ) -> tuple[int, int, frozenset[int]]:
-        closed = {RecordStatus.COMPLETED: 0, RecordStatus.FAILED: 0}
-        refused: set[int] = set()
+    ) -> tuple[list[int], int]:
+        """Write each outcome on its own (a SAVEPOINT each) onto its record if that record is
+        still running; one the database refuses is written as ``unstorable`` (only that record
+        fails). Return the instances it closed as completed, and how many it closed as failed."""
+        completed: list[int] = []
+        failures = 0
         for outcome in outcomes:
             try:
-                with conn.begin_nested():
-                    rows = self._execute_close(conn, session_id, [outcome], now)
-            except _REFUSED as error:
-                refused.add(outcome.instance_id)
+                with conn.begin_nested():  # a failed statement aborts a PostgreSQL transaction
+                    rows = self.execute_close(conn, session_id, [outcome], now)
+            except REFUSED as error:
                 outcome = unstorable(outcome, error)
                 with conn.begin_nested():  # if even this fails, the store itself is failing
-                    rows = self._execute_close(conn, session_id, [outcome], now)
-            closed[outcome.status] += rows
-        return closed[RecordStatus.COMPLETED], closed[RecordStatus.FAILED], frozenset(refused)
+                    rows = self.execute_close(conn, session_id, [outcome], now)
+            if rows and outcome.status is RecordStatus.COMPLETED:
+                completed.append(outcome.instance_id)
+            elif rows:
+                failures += 1
+        return completed, failures
 
-    def _execute_close(
+    def execute_close(
         self,
         conn: Connection,
         session_id: str,
         outcomes: Sequence[RecordOutcome],
         now: dt.datetime,
     ) -> int:
+        """Write ``outcomes`` onto their records if still running; how many it closed."""
         if not outcomes:
             return 0
         parameters = [close_parameters(session_id, o, now) for o in outcomes]
