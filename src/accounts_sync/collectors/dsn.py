@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from .._errors import MissingDsnError
 from ..ports import SupportsInstance
+from ..sqlalchemy._drivers import with_driver
 
 __all__ = [
     "DSN_ENV_PREFIX",
@@ -30,18 +31,12 @@ __all__ = [
 DSN_ENV_PREFIX = "ACCOUNTS_SYNC_DSN_"
 """Prefix of the environment variables that hold the instances' DSNs."""
 
-# The engine family of a db_type or URL backend, and the driver a bare scheme maps to.
+# The engine family of a db_type or URL backend.
 _FAMILIES = {
     "postgresql": "postgresql",
     "postgres": "postgresql",
     "mysql": "mysql",
     "mariadb": "mysql",
-}
-_DRIVERS = {
-    "postgresql": "postgresql+psycopg",
-    "postgres": "postgresql+psycopg",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mariadb+pymysql",
 }
 _EXAMPLES = {
     "postgresql": "postgresql://USER:PASSWORD@{host}:5432/DBNAME",
@@ -89,9 +84,7 @@ def driver_url(dsn: str, *, source: str = "the DSN") -> sa.URL:
         raise ValueError(
             f"{source} is not a database URL (e.g. {dsn_example('postgresql')})"
         ) from None
-    if url.drivername in _DRIVERS:
-        url = url.set(drivername=_DRIVERS[url.drivername])
-    return url
+    return with_driver(url)
 
 
 def resolve_dsn(

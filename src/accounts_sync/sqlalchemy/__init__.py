@@ -8,6 +8,7 @@ repositories write in the host's Session and let the host commit. See ``docs/per
 from __future__ import annotations
 
 from ._after_commit import PendingLaunch, launch_after_commit
+from ._drivers import MissingDriverError, require_driver
 from ._engine import DEFAULT_DEMO_URL, configure_sqlite, create_all, create_engine_for, sqlite_url
 from ._instances import InstanceColumns, InstanceRow, SqlAlchemyInstanceRepository
 from ._scopes import Bind, BoundSession, Scope
@@ -29,6 +30,7 @@ __all__ = [
     "BoundSession",
     "InstanceColumns",
     "InstanceRow",
+    "MissingDriverError",
     "PendingLaunch",
     "Scope",
     "SqlAlchemyInstanceRepository",
@@ -42,6 +44,7 @@ __all__ = [
     "create_engine_for",
     "instances_table",
     "launch_after_commit",
+    "require_driver",
     "sqlite_url",
     "sync_tables",
 ]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
+from ._drivers import require_driver, with_driver
 from ._tables import SyncTables, sync_tables
 
 __all__ = [
@@ -59,10 +60,15 @@ def create_engine_for(
     turns one off): on PostgreSQL ``connect_timeout``, ``statement_timeout`` and TCP
     keepalives; on MariaDB/MySQL ``connect_timeout``, ``read_timeout`` and ``write_timeout``.
     ``options`` go to ``create_engine`` and win over these defaults, as do the URL's query
-    parameters and ``connect_args`` keys.
+    parameters and ``connect_args`` keys. A URL without a driver gets the installed one
+    (``postgresql://`` psycopg 3, ``mysql://``/``mariadb://`` PyMySQL).
+
+    Raises :class:`MissingDriverError` (a ``ModuleNotFoundError``) naming the pip extra when the
+    driver is not installed.
     """
-    url = sa.make_url(url)
+    url = with_driver(sa.make_url(url))
     if url.get_backend_name() != "sqlite":
+        require_driver(url)
         options.setdefault("pool_pre_ping", True)
         given = {**url.query, **options.get("connect_args", {})}
         timeouts = _server_timeouts(url, connect_timeout, statement_timeout)
