@@ -25,18 +25,23 @@ def log_event(
 ) -> None:
     """Emit ``event`` with the structured fields ``action``, ``context`` and any ``fields``.
 
-    With ``error``, the record also carries ``error_type`` and a redacted ``error_message``.
-    Every value passes through redaction, so a secret never reaches a handler.
+    With ``error``, the record also carries ``error_type`` and a redacted ``error_message``,
+    and its text reads ``event: ErrorType: message``, so a plain ``logging.basicConfig()`` shows
+    what failed and why. Every value passes through redaction, so a secret never reaches a
+    handler.
     """
     if not logger.isEnabledFor(level):
         return
     extra: dict[str, Any] = {"action": action, "context": clean(dict(context))}
+    text = event
     if error is not None:
         extra["error_type"] = type(error).__name__
         extra["error_message"] = error_text(error)
+        text = f"{event}: {extra['error_type']}: {extra['error_message']}"
     for key, value in fields.items():
         extra[key] = clean(value)
-    logger.log(level, event, extra=extra)
+    # No args: a ``%`` in the text is never taken for a placeholder.
+    logger.log(level, text, extra=extra)
 
 
 @attrs.frozen

@@ -343,7 +343,9 @@ def test_a_background_task_that_raises_is_logged_once_and_fails_the_session(
     assert len(errors) == 1
     (record,) = errors
     assert record.levelno == logging.ERROR
-    assert record.getMessage() == "后台批量账户同步失败"
+    assert record.getMessage() == (
+        "后台批量账户同步失败: RuntimeError: cannot reach mysql://root:***@db:3306"
+    )
     assert record.action == "sync_all_accounts_background"
     assert record.context == {"created_by": 4, "session_id": prepared.session_id}
     assert record.error_type == "RuntimeError"

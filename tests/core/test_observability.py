@@ -141,6 +141,32 @@ def test_error_records_name_the_error() -> None:
     assert [(r.error_type, r.error_message) for r in seen] == [("KeyError", "'k'")]
 
 
+def test_a_plain_basic_config_shows_what_failed_and_why() -> None:
+    """With only ``logging.basicConfig()``, the error line names the error and its message."""
+    code = textwrap.dedent(
+        f"""
+        import logging
+        logging.basicConfig()
+        from accounts_sync.testing import in_memory_service, make_instances
+        from accounts_sync.testing import ScriptedSyncService
+        boom = ConnectionError("cannot reach mysql://root:{SECRET}@db:3306")
+        sync = ScriptedSyncService().script(1, raises=boom)
+        service = in_memory_service(make_instances(1), sync_service=sync)
+        try:
+            service.sync_instance_accounts(instance_id=1)
+        except ConnectionError:
+            pass
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1
+    assert errors[0].endswith(": ConnectionError: cannot reach mysql://root:***@db:3306")
+    assert SECRET not in done.stderr
+
+
 def test_the_package_adds_only_a_null_handler() -> None:
     root = logging.getLogger("accounts_sync")
     assert [type(h) for h in root.handlers] == [logging.NullHandler]
