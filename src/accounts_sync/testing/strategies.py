@@ -10,7 +10,16 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ModuleNotFoundError as error:
+    if error.name != "hypothesis":
+        raise
+    # Hypothesis is an optional dependency: say which extra brings it.
+    raise ModuleNotFoundError(
+        'accounts_sync.testing.strategies needs Hypothesis: pip install "accounts-sync[testing]"',
+        name="hypothesis",
+    ) from error
 
 from .._normalize import coerce_success
 
