@@ -56,6 +56,7 @@ DEFAULT_CANCEL_GRACE = 30.0
 STALL_MARGIN = dt.timedelta(minutes=5)
 """Added to ``instance_timeout`` before the reaper calls a session with no progress stalled:
 the task itself fails a hung call at ``instance_timeout``, so only a wedged task passes it."""
+_DEFAULT_MESSAGES = Messages()
 _CANCEL_POLL = 5.0  # seconds between cancel checks while no slot frees up
 _FINAL_WRITE_ATTEMPTS = 3  # the pool hands a fresh connection to each retry
 _ENDED = rules.TERMINAL_SESSION_STATUSES
@@ -145,13 +146,24 @@ class FullSyncTask(Generic[InstanceT]):
         self.max_workers = max_workers
         self.instance_timeout = instance_timeout
         self.heartbeat_interval = heartbeat_interval
-        self.messages = messages or Messages()
+        # ``None`` means "not chosen": the service this task is handed to sets its own.
+        self.chosen_messages = messages
+        self._adopted_messages: Messages | None = None
         self.stale_after = stale_after
         self.cancel_grace = cancel_grace
         self.max_abandoned_threads = max_abandoned_threads
         self.abandoned_threads = 0
         """This task's abandoned threads still running (shared by its runs)."""
         self._abandoned_lock = threading.Lock()
+
+    @property
+    def messages(self) -> Messages:
+        """The texts this task writes: its own, else its service's, else the default."""
+        return self.chosen_messages or self._adopted_messages or _DEFAULT_MESSAGES
+
+    def adopt_messages(self, messages: Messages) -> None:
+        """Speak ``messages`` unless this task was built with ``messages=``."""
+        self._adopted_messages = messages
 
     @property
     def stalled_after(self) -> dt.timedelta | None:

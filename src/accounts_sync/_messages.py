@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import attrs
 
-__all__ = ["Messages"]
+__all__ = ["LANGUAGES", "AdoptsMessages", "Messages", "hand_messages"]
+
+LANGUAGES = ("zh", "en")
+"""The languages with a complete catalogue: Chinese (the default) and English."""
 
 
 @attrs.frozen(kw_only=True)
 class Messages:
     """User-visible texts: error messages, result messages, contexts and log events.
 
-    ``Messages()`` is the Chinese default; ``Messages.english()`` replaces every text. Override
-    single texts with ``attrs.evolve(Messages(), no_active_instances="...")``. Templates use
-    ``{context}`` (result texts) and ``{name}`` (``instance_context``).
+    ``Messages()`` is the Chinese default; ``Messages.english()`` replaces every text;
+    ``Messages.for_language("en")`` picks one by code. Override single texts with
+    ``attrs.evolve(Messages(), no_active_instances="...")``. Templates use ``{context}``
+    (result texts) and ``{name}`` (``instance_context``). ``language`` names the catalogue's
+    language, so parts with their own catalogue (the ledger's) can speak the same one.
     """
+
+    language: str = "zh"
 
     # Errors raised to callers.
     no_active_instances: str = "没有找到活跃的数据库实例"
@@ -63,9 +72,17 @@ class Messages:
         return self.instance_context.format(name=name)
 
     @classmethod
+    def for_language(cls, language: str) -> Messages:
+        """The complete catalogue of ``language`` (``"zh"`` or ``"en"``)."""
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+        return cls.english() if language == "en" else cls()
+
+    @classmethod
     def english(cls) -> Messages:
         """A complete English catalogue."""
         return cls(
+            language="en",
             no_active_instances="No active database instances found",
             instance_not_found="Instance not found",
             invalid_instance_id="Invalid instance ID",
@@ -108,3 +125,17 @@ class Messages:
             full_sync_no_instances="No enabled database instances found",
             sessions_reaped="Interrupted sync sessions reaped",
         )
+
+
+@runtime_checkable
+class AdoptsMessages(Protocol):
+    """A part that speaks the language of the service it is handed to, unless given its own."""
+
+    def adopt_messages(self, messages: Messages) -> None:
+        """Use ``messages`` (or its language) where no catalogue was chosen for this part."""
+
+
+def hand_messages(part: object, messages: Messages) -> None:
+    """Let ``part`` adopt ``messages`` if it can: the one language switch reaches it."""
+    if isinstance(part, AdoptsMessages):
+        part.adopt_messages(messages)

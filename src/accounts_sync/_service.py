@@ -17,7 +17,7 @@ from ._errors import ConflictError, NotFoundError, ValidationError
 from ._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
 from ._jobs import FullSyncJob, fail_session, reap, run_full_sync_job
 from ._launchers import ThreadLauncher
-from ._messages import Messages
+from ._messages import Messages, hand_messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
 from .ports import (
@@ -115,6 +115,9 @@ class AccountsSyncActionsService(Generic[InstanceT]):
             messages=self.messages,
             stale_after=stale_after,
         )
+        # One language switch: a task or sync service without its own catalogue speaks ours.
+        hand_messages(self.sync_task, self.messages)
+        hand_messages(sync_service, self.messages)
         self.launcher: Launcher = launcher or ThreadLauncher()
         self.allow_concurrent_full_sync = allow_concurrent_full_sync
         self.stale_after = stale_after

@@ -416,3 +416,40 @@ def test_english_replaces_every_text() -> None:
     for field in attrs.fields(Messages):
         assert getattr(english, field.name) != getattr(default, field.name), field.name
         assert getattr(english, field.name).isascii(), field.name
+
+
+@settings(deadline=None, max_examples=150)
+@given(raw=raw_sync_results())
+def test_check_normalized_follows_the_given_messages(raw: Any) -> None:
+    english = Messages.english()
+    before = snapshot(raw)
+    success, result = normalize_sync_result(raw, context=CONTEXT, messages=english)
+    check_normalized(raw, success, result, context=CONTEXT, before=before, messages=english)
+
+
+@pytest.mark.parametrize(
+    ("raw", "success", "result", "rule"),
+    [
+        (None, False, {"success": False, "status": "failed", "message": "x"}, "empty result"),
+        (5, False, {"success": False, "status": "failed", "message": "x"}, "non-mapping"),
+        ({}, True, {"success": True, "status": "completed", "message": "x"}, "failure"),
+        ({"a": 1}, True, {"success": True, "status": "failed", "message": "m"}, "'completed'"),
+        (
+            {"a": [1]},
+            True,
+            {"success": True, "status": "completed", "message": "m", "a": [1]},
+            "raw value",
+        ),
+        (
+            {"a": 1},
+            True,
+            {"success": True, "status": "completed", "message": "x", "a": 1},
+            "missing or blank message",
+        ),
+    ],
+)
+def test_check_normalized_says_which_rule_was_broken(
+    raw: Any, success: bool, result: dict[str, Any], rule: str
+) -> None:
+    with pytest.raises(AssertionError, match=rule):
+        check_normalized(raw, success, result, context=CONTEXT, messages=Messages.english())

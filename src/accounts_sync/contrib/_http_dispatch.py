@@ -172,8 +172,12 @@ class HttpDispatch:
         self, service: ServiceSource, *, authorize: Authorize[Any] | None, refusal: Refusal
     ) -> None:
         self.authorizer = Authorizer(authorize, refusal=refusal)
+        # A failing factory leaves no service to ask: its 500 speaks the last service's
+        # language (a fixed service's from the start), else the default.
+        self.messages = Messages()
         if isinstance(service, AccountsSyncActionsService):
             fixed = service
+            self.messages = service.messages
             self.get_service: Callable[[], AccountsSyncActionsService[Any]] = lambda: fixed
         elif callable(service):
             self.get_service = service
@@ -193,7 +197,8 @@ class HttpDispatch:
         try:
             service = self.get_service()
         except Exception as error:
-            return error_response(error, messages=Messages(), action=route.action, context={})
+            return error_response(error, messages=self.messages, action=route.action, context={})
+        self.messages = service.messages
         call = _Call(service, request, route.action, self.authorizer, lambda: transaction(service))
         try:
             return _HANDLERS[route.action](call, args)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from .._messages import LANGUAGES
+
 __all__ = ["LedgerMessages"]
 
 
@@ -12,8 +14,11 @@ class LedgerMessages:
     """Result messages and log events of ``LedgerSyncService``.
 
     ``LedgerMessages()`` is the Chinese default, ``LedgerMessages.english()`` replaces every
-    text. ``{error}`` is a redacted one-line description of the failure.
+    text, ``LedgerMessages.for_language(Messages.language)`` picks the one matching a service's
+    catalogue. ``{error}`` is a redacted one-line description of the failure.
     """
+
+    language: str = "zh"
 
     synced: str = "同步 {count} 个账户"
     added: str = "新增 {count} 个"
@@ -46,9 +51,17 @@ class LedgerMessages:
         return self.separator.join(parts)
 
     @classmethod
+    def for_language(cls, language: str) -> LedgerMessages:
+        """The complete catalogue of ``language`` (``"zh"`` or ``"en"``)."""
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+        return cls.english() if language == "en" else cls()
+
+    @classmethod
     def english(cls) -> LedgerMessages:
         """A complete English catalogue."""
         return cls(
+            language="en",
             synced="Synced {count} accounts",
             added="{count} added",
             modified="{count} modified",

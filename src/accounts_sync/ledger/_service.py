@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from .._clock import utc_now
+from .._messages import LANGUAGES, Messages
 from .._observability import ActionLog
 from .._redaction import clean, describe_error, redact_text
 from ..collectors._base import Bind, CollectionError, UnsupportedDatabaseError
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 ACTION = "ledger_sync_accounts"
 DEFAULT_MAX_REMOVAL_RATIO = 0.5
+_DEFAULT_MESSAGES = LedgerMessages()
 _IN_CHUNK = 500  # ids per IN list, well under every backend's parameter limit
 
 InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
@@ -88,11 +90,23 @@ class LedgerSyncService(Generic[InstanceT]):
         )
         self.max_removal_ratio = max_removal_ratio
         self.touch_last_seen = touch_last_seen
-        self.messages = messages or LedgerMessages()
+        # ``None`` means "not chosen": an actions service this is handed to sets its language.
+        self.chosen_messages = messages
+        self._adopted_messages: LedgerMessages | None = None
         self._connect = connect
         self._clock = clock
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+
+    @property
+    def messages(self) -> LedgerMessages:
+        """The texts of the results: their own, else the service's language, else Chinese."""
+        return self.chosen_messages or self._adopted_messages or _DEFAULT_MESSAGES
+
+    def adopt_messages(self, messages: Messages) -> None:
+        """Speak the language of ``messages`` unless built with ``messages=``."""
+        if messages.language in LANGUAGES:
+            self._adopted_messages = LedgerMessages.for_language(messages.language)
 
     # -- public API ------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ except ModuleNotFoundError as error:
         name="hypothesis",
     ) from error
 
+from .._messages import Messages
 from .._normalize import coerce_success
 
 __all__ = [
@@ -125,33 +126,56 @@ def raw_sync_results() -> st.SearchStrategy[Any]:
 
 
 def check_normalized(
-    raw: Any, success: bool, result: Mapping[str, Any], *, context: str, before: Any = None
+    raw: Any,
+    success: bool,
+    result: Mapping[str, Any],
+    *,
+    context: str,
+    before: Any = None,
+    messages: Messages | None = None,
 ) -> None:
-    """Assert that ``(success, result) = normalize_sync_result(raw, context=context)`` honours
-    the normalization rules with the default (Chinese) messages. Pass
+    """Assert that ``(success, result) = normalize_sync_result(raw, context=context,
+    messages=messages)`` honours the normalization rules; each failure names the rule broken.
+    ``messages`` defaults to the Chinese ``Messages()``, as in ``normalize_sync_result``. Pass
     ``before=copy.deepcopy(raw)`` to also check that the input was not mutated."""
-    assert isinstance(success, bool)
-    assert result["success"] is success
-    assert result["status"] == ("completed" if success else "failed")
-    assert isinstance(result["message"], str) and result["message"].strip()
+    texts = messages or Messages()
+    assert isinstance(success, bool), f"success must be a bool, got {type(success).__name__}"
+    assert result["success"] is success, "result['success'] must be the returned success"
+    status = "completed" if success else "failed"
+    assert result["status"] == status, f"result['status'] must be {status!r} when success={success}"
+    text = result["message"]
+    assert isinstance(text, str) and text.strip(), "result['message'] must be a non-blank string"
     if before is not None:
         assert _same(raw, before), "normalize_sync_result mutated its input"
     if raw is None or (isinstance(raw, Mapping) and not raw):
-        assert not success and result["message"] == f"{context}返回为空"
+        _expect_failure(
+            success, text, texts.result_empty.format(context=context), "an empty result"
+        )
         return
     if not isinstance(raw, Mapping):
-        assert not success and result["message"] == f"{context}返回格式无效"
+        _expect_failure(
+            success, text, texts.result_invalid.format(context=context), "a non-mapping"
+        )
         return
     expected = coerce_success(raw["success"]) if "success" in raw else True
-    assert success is expected
+    assert success is expected, (
+        f"success must be {expected} for raw success {raw.get('success', '<missing>')!r}"
+    )
     for key, value in raw.items():
         if key not in ("success", "status", "message"):
-            assert result[key] is value
+            assert result[key] is value, f"result[{key!r}] must be the raw value, unchanged"
     message = raw.get("message")
     if isinstance(message, str) and message.strip():
-        assert result["message"] == message
+        assert text == message, "a non-blank raw message must be kept as it is"
     elif message is None or (isinstance(message, str)):
-        assert result["message"] == f"{context}{'成功' if success else '失败'}"
+        template = texts.result_success if success else texts.result_failure
+        default = template.format(context=context)
+        assert text == default, f"a missing or blank message must become {default!r}, got {text!r}"
+
+
+def _expect_failure(success: bool, text: str, expected: str, what: str) -> None:
+    assert not success, f"{what} must normalize to a failure"
+    assert text == expected, f"{what} must get the message {expected!r}, got {text!r}"
 
 
 def _same(a: Any, b: Any) -> bool:
