@@ -22,6 +22,7 @@ from .._full_sync import FullSyncSummary
 from .._jobs import BACKGROUND_ACTION, FullSyncJob, run_full_sync_job
 from .._observability import ActionLog
 from .._service import AccountsSyncActionsService
+from ._extras import require
 
 __all__ = [
     "DEFAULT_TASK_NAME",
@@ -30,6 +31,9 @@ __all__ = [
     "register_full_sync_task",
     "run_full_sync_payload",
 ]
+
+# The module itself only talks to the app it is given, but nothing here works without Celery.
+require("celery", extra="celery", integration=__name__)
 
 logger = logging.getLogger(__name__)
 

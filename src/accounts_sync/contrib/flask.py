@@ -15,12 +15,11 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeAlias
 
-from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 
 from .._service import AccountsSyncActionsService
 from ..sqlalchemy import launch_after_commit
+from ._extras import missing_extra
 from .http import (
     ROUTES,
     Authorize,
@@ -33,6 +32,12 @@ from .http import (
     Route,
     ServiceSource,
 )
+
+try:
+    from flask import Blueprint, Flask, Response, jsonify, request
+    from werkzeug.exceptions import HTTPException
+except ImportError as error:  # pragma: no cover - exercised in a subprocess
+    raise missing_extra(error, extra="flask", integration=__name__) from error
 
 __all__ = ["DEFAULT_URL_PREFIX", "ServiceSource", "SessionSource", "create_blueprint", "init_app"]
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .._extras import require
+
+require("django", extra="django", integration=__name__)
+
 if TYPE_CHECKING:
     from .auth import DEFAULT_PERMISSIONS, permission_authorize
     from .launchers import CloseConnectionsLauncher, DjangoThreadLauncher
