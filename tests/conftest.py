@@ -36,12 +36,18 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
-def require_server(name: str, url: str, default_port: int) -> None:
-    """Skip (or, when services are required, fail) unless the server answers on its port."""
+def require_server(name: str, url: str, default_port: int, *, variable: str) -> None:
+    """Skip (or, when services are required, fail) unless the server answers on its port.
+
+    The reason names ``variable``, the environment variable that points the tests elsewhere.
+    """
     if _reachable(url, default_port):
         return
     # The URL may carry a password: the reason is printed in every test report.
-    reason = redact_text(f"{name} is not reachable at {url}; set the URL variable or start it")
+    reason = redact_text(
+        f"{name} is not reachable at {url}: start it, set {variable} to a reachable server's "
+        f'URL, or leave out the server tests with -m "not services"'
+    )
     if REQUIRE_SERVICES:
         pytest.fail(f"ACCOUNTS_SYNC_REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
@@ -67,19 +73,19 @@ def _fresh_database(admin_url: str, *, name_prefix: str) -> Iterator[str]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """URL of a new, empty PostgreSQL database, dropped afterwards."""
-    require_server("PostgreSQL", POSTGRES_URL, 5432)
+    require_server("PostgreSQL", POSTGRES_URL, 5432, variable="ACCOUNTS_SYNC_POSTGRES_URL")
     yield from _fresh_database(POSTGRES_URL, name_prefix="as_test")
 
 
 @pytest.fixture
 def mysql_url() -> Iterator[str]:
     """URL of a new, empty MariaDB/MySQL database, dropped afterwards."""
-    require_server("MariaDB/MySQL", MYSQL_URL, 3306)
+    require_server("MariaDB/MySQL", MYSQL_URL, 3306, variable="ACCOUNTS_SYNC_MYSQL_URL")
     yield from _fresh_database(MYSQL_URL, name_prefix="as_test")
 
 
 @pytest.fixture
 def redis_url() -> str:
     """URL of the Redis server (tests use their own key prefixes)."""
-    require_server("Redis", REDIS_URL, 6379)
+    require_server("Redis", REDIS_URL, 6379, variable="ACCOUNTS_SYNC_REDIS_URL")
     return REDIS_URL

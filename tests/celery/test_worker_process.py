@@ -120,7 +120,7 @@ def _purge(queue: str) -> None:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    require_server("Redis", REDIS_URL, 6379)
+    require_server("Redis", REDIS_URL, 6379, variable="ACCOUNTS_SYNC_REDIS_URL")
     workdir = tmp_path_factory.mktemp("celery_worker")
     db_url = sqlite_url(workdir / "store.sqlite3")
     engine = create_engine_for(db_url)

@@ -19,8 +19,8 @@ from accounts_sync.sqlalchemy import create_all, create_engine_for, instances_ta
 from tests.conftest import MYSQL_URL, POSTGRES_URL, _fresh_database, require_server
 
 SERVERS = {
-    "postgresql": ("PostgreSQL", POSTGRES_URL, 5432),
-    "mariadb": ("MariaDB/MySQL", MYSQL_URL, 3306),
+    "postgresql": ("PostgreSQL", POSTGRES_URL, 5432, "ACCOUNTS_SYNC_POSTGRES_URL"),
+    "mariadb": ("MariaDB/MySQL", MYSQL_URL, 3306, "ACCOUNTS_SYNC_MYSQL_URL"),
 }
 
 
@@ -33,8 +33,8 @@ class ServerDatabases:
 
     def engine(self, backend: str) -> sa.Engine:
         if backend not in self._engines:
-            name, admin_url, port = SERVERS[backend]
-            require_server(name, admin_url, port)
+            name, admin_url, port, variable = SERVERS[backend]
+            require_server(name, admin_url, port, variable=variable)
             url = self._stack.enter_context(
                 contextlib.contextmanager(_fresh_database)(admin_url, name_prefix="as_contract")
             )
