@@ -134,6 +134,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SYNC_WORKERS=8,
     )
     app.config.update(config or {})
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Every transaction takes SQLite's write lock at BEGIN (the hook configure_sqlite
+        # installs), so racing requests wait for each other and answer 409, never a 500
+        # "database is locked" from a read upgraded to a write.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault(
+            "execution_options", {"sqlite_begin": "IMMEDIATE"}
+        )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese messages
     db.init_app(app)
     with app.app_context():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -73,3 +75,46 @@ def test_example_app_full_sync_completes(tmp_path: Path) -> None:
     assert any(item["id"] == 1 and item["sync_count"] == 2 for item in index["instances"])
     with app.app_context():
         example.db.engine.dispose()
+
+
+def test_example_app_racing_full_syncs_get_one_200_and_409s(tmp_path: Path) -> None:
+    """The example's SQLite wiring takes the write lock at BEGIN: never ``database is locked``."""
+    example = _load_example()
+    app = example.create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'race.sqlite3'}",
+            "ACCOUNTS_SYNC_TOKEN": "smoke-token",
+            "SYNC_LATENCY": 0.3,  # the winner still runs while the others race
+        }
+    )
+    racers = 8
+    start = threading.Barrier(racers)
+    statuses: list[int] = []
+    winners: list[str] = []
+
+    def race() -> None:
+        client = app.test_client()
+        start.wait()
+        response = client.post("/api/v1/instances/actions/sync-accounts", headers=TOKEN)
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            winners.append(response.get_json()["data"]["session_id"])
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [200] + [409] * (racers - 1)
+    _wait_until_finished(app, winners[0])
+
+
+def _wait_until_finished(app: Any, session_id: str) -> None:
+    client, deadline = app.test_client(), time.monotonic() + 30
+    path = f"/api/v1/sync-sessions/{session_id}"
+    while client.get(path, headers=TOKEN).get_json()["data"]["session"]["status"] in (
+        "pending",
+        "running",
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

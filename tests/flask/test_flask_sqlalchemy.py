@@ -51,9 +51,12 @@ class Instance(Base):
 class Env:
     """A Flask-SQLAlchemy app on a SQLite file, the blueprint bound to ``db.session``."""
 
-    def __init__(self, path: Path, *, launcher: Any = None) -> None:
+    def __init__(
+        self, path: Path, *, launcher: Any = None, engine_options: dict[str, Any] | None = None
+    ) -> None:
         self.app = flask.Flask(__name__)
         self.app.config["SQLALCHEMY_DATABASE_URI"] = sqlite_url(path / "app.sqlite3")
+        self.app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options or {}
         self.db = SQLAlchemy(model_class=Base)
         self.db.init_app(self.app)
         with self.app.app_context():

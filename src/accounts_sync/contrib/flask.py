@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from .._service import AccountsSyncActionsService
 from ..sqlalchemy import launch_after_commit
 from ._extras import missing_extra
+from ._flask_wiring import check_wiring
 from .http import (
     ROUTES,
     Authorize,
@@ -71,6 +72,9 @@ def create_blueprint(
     ``.bound(db.session)``), and the launch waits for the outermost commit and is dropped on
     rollback; it then runs through ``background_service`` (default: ``service``), which must
     use standalone stores, since the request's session is done by then.
+
+    Wiring that cannot work is refused here: stores bound to a session without ``db_session``
+    (``ValueError``), background work on bound stores (``TypeError``).
     """
     dispatch = HttpDispatch(service, authorize=authorize, refusal=_refusal)
     get_db_session = _session_getter(db_session)
@@ -79,6 +83,7 @@ def create_blueprint(
             raise TypeError("background_service is only used with db_session")
         if not isinstance(background_service, AccountsSyncActionsService):
             raise TypeError("background_service must be an AccountsSyncActionsService")
+    check_wiring(service, has_db_session=db_session is not None, background=background_service)
 
     def transaction(current: AccountsSyncActionsService[Any]) -> _Transaction:
         return _Transaction(get_db_session(), background_service or current)
