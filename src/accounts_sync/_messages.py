@@ -6,10 +6,17 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["LANGUAGES", "AdoptsMessages", "Messages", "hand_messages"]
+__all__ = ["LANGUAGES", "AdoptsMessages", "Messages", "check_language", "hand_messages"]
 
 LANGUAGES = ("zh", "en")
 """The languages with a complete catalogue: Chinese (the default) and English."""
+
+
+def check_language(language: str) -> bool:
+    """True for English, False for Chinese; ``ValueError`` for any other code."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+    return language == "en"
 
 
 @attrs.frozen(kw_only=True)
@@ -74,9 +81,7 @@ class Messages:
     @classmethod
     def for_language(cls, language: str) -> Messages:
         """The complete catalogue of ``language`` (``"zh"`` or ``"en"``)."""
-        if language not in LANGUAGES:
-            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
-        return cls.english() if language == "en" else cls()
+        return cls.english() if check_language(language) else cls()
 
     @classmethod
     def english(cls) -> Messages:

@@ -21,6 +21,7 @@ from accounts_sync.collectors import (
 )
 from accounts_sync.ledger import LedgerSyncService
 from accounts_sync.sqlalchemy import InstanceRow, sqlite_url
+from tests.cli._support import run_cli
 
 HOSTILE = "evil\x1b[31mred\x07\rforged line\nSECOND\x9b2J\u202e"
 PASSWORD = "hunter2-s3cret"
@@ -44,9 +45,7 @@ def database(tmp_path: Path) -> str:
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(argv))
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, *argv)
     _safe(out + err)
     return code, out, err
 
@@ -218,6 +217,6 @@ def test_errors_and_database_errors_are_redacted(
         f"postgresql://app:{PASSWORD}@127.0.0.1:1/none?connect_timeout=1",
     )
     assert code == 2
-    assert err.startswith("accounts-sync: database error: ")
+    assert err.startswith("accounts-sync: error: database: ")
     code, _, err = _run(capsys, "collect", f"oracle://app:{PASSWORD}@h/db")
     assert (code, err.count("\n")) == (2, 1)

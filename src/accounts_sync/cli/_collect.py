@@ -10,7 +10,7 @@ from .._errors import AccountsSyncError
 from .._redaction import describe_error
 from ..collectors.dsn import driver_url, engine_family
 from ._connect import collectors, server_engine
-from ._options import Commands, include_option
+from ._options import Commands, include_option, language_option
 from ._render import print_snapshot
 from ._terminal import Terminal
 
@@ -27,6 +27,7 @@ def add_collect_command(commands: Commands) -> None:
     collect.add_argument("url", metavar="URL", help="e.g. postgresql://user:password@host/db")
     collect.add_argument("--json", action="store_true", help="the snapshot as canonical JSON")
     include_option(collect)
+    language_option(collect)
     collect.set_defaults(handler=_collect, quiet=True)
 
 

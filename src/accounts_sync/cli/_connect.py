@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from ..collectors import CollectorRegistry, MySQLCollector, NameFilter, PostgresCollector
 from ..collectors.dsn import engine_family, resolve_dsn
-from ..ledger import LedgerSyncService
+from ..ledger import LedgerMessages, LedgerSyncService
 from ..sqlalchemy import InstanceRow
 from ._store import LEDGER_TABLES, Store
 
@@ -82,7 +82,10 @@ def collectors(patterns: Sequence[str] | None) -> CollectorRegistry:
 
 
 def ledger_service(
-    store: Store, connector: Connector, patterns: Sequence[str] | None
+    store: Store,
+    connector: Connector,
+    patterns: Sequence[str] | None,
+    messages: LedgerMessages | None = None,
 ) -> LedgerSyncService[InstanceRow]:
     """The ledger service on the CLI's database, collecting through ``connector``."""
     ledger = store.engine
@@ -91,7 +94,11 @@ def ledger_service(
         # BEGIN would fail the later writer at once instead of waiting for the lock.
         ledger = ledger.execution_options(sqlite_begin="IMMEDIATE")
     return LedgerSyncService(
-        ledger=ledger, connect=connector, tables=LEDGER_TABLES, collectors=collectors(patterns)
+        ledger=ledger,
+        connect=connector,
+        tables=LEDGER_TABLES,
+        collectors=collectors(patterns),
+        messages=messages,
     )
 
 

@@ -5,16 +5,37 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from ..ports import SupportsInstance
+from ._texts import CliTexts
 
-__all__ = ["DemoOptions", "SimulatedSyncService", "demo_instance_names"]
+__all__ = ["DemoInstance", "DemoOptions", "SimulatedSyncService", "demo_instances"]
 
-_ENGINES = ("mysql", "postgresql", "sqlserver", "oracle")
+# (name prefix, db_type, URL scheme, port): the engines of a typical fleet.
+_ENGINES = (
+    ("pg", "postgresql", "postgresql", 5432),
+    ("mysql", "mysql", "mysql", 3306),
+    ("mariadb", "mariadb", "mysql", 3306),
+    ("mssql", "sqlserver", "mssql", 1433),
+    ("oracle", "oracle", "oracle", 1521),
+)
+_APPLICATIONS = ("orders", "billing", "users", "inventory", "payments", "analytics", "catalog")
+# A fake password: the demo's connection errors show that DSNs are printed redacted.
+_DEMO_PASSWORD = "demo-s3cret"
+
+
+@attrs.frozen
+class DemoInstance:
+    """A simulated server: ``pg-orders-01`` on ``pg-orders-01.internal`` and its DSN."""
+
+    name: str
+    db_type: str
+    host: str
+    dsn: str
 
 
 @attrs.frozen(kw_only=True)
@@ -41,21 +62,31 @@ class DemoOptions:
             raise ValueError("--timeout must be > 0")
 
 
-def demo_instance_names(count: int) -> list[tuple[str, str, str]]:
-    """``(name, db_type, host)`` for ``count`` simulated instances."""
-    width = max(3, len(str(count)))
-    return [
-        (f"{_ENGINES[i % 4]}-{i:0{width}d}", _ENGINES[i % 4], f"10.0.{i // 250}.{i % 250 + 1}")
-        for i in range(1, count + 1)
-    ]
+def demo_instances(count: int) -> list[DemoInstance]:
+    """``count`` simulated instances: engines and applications in turn, numbered per pair."""
+    width = max(2, len(str(count // (len(_ENGINES) * len(_APPLICATIONS)) + 1)))
+    instances = []
+    for index in range(count):
+        prefix, db_type, scheme, port = _ENGINES[index % len(_ENGINES)]
+        application = _APPLICATIONS[(index // len(_ENGINES)) % len(_APPLICATIONS)]
+        number = index // (len(_ENGINES) * len(_APPLICATIONS)) + 1
+        name = f"{prefix}-{application}-{number:0{width}d}"
+        host = f"{name}.internal"
+        dsn = f"{scheme}://sync:{_DEMO_PASSWORD}@{host}:{port}/{application}"
+        instances.append(DemoInstance(name, db_type, host, dsn))
+    return instances
 
 
 class SimulatedSyncService:
     """Sleeps like a real collection, fails at ``failure_rate`` (half raising, half reporting),
     and hangs past the timeout on one instance so the demo shows every outcome."""
 
-    def __init__(self, options: DemoOptions) -> None:
+    def __init__(
+        self, options: DemoOptions, fleet: Sequence[DemoInstance], texts: CliTexts
+    ) -> None:
         self.options = options
+        self.texts = texts
+        self._dsns = {index: instance.dsn for index, instance in enumerate(fleet, 1)}
         self._rng = random.Random(options.seed)
         self._lock = threading.Lock()
         self._hanging_id: int | None = None
@@ -76,11 +107,10 @@ class SimulatedSyncService:
             time.sleep(self.options.timeout * 1.5)
         time.sleep(self.options.latency_ms / 1000.0 * jitter)
         if roll < self.options.failure_rate / 2:
-            raise ConnectionError(
-                f"could not connect to {instance.host}: mysql://sync:hunter2@{instance.host}"
-            )
+            dsn = self._dsns.get(instance.id, instance.host)
+            raise ConnectionError(self.texts.demo_unreachable.format(host=instance.host, dsn=dsn))
         if roll < self.options.failure_rate:
-            return {"success": False, "message": f"权限不足: {instance.name}"}
+            return {"success": False, "message": self.texts.demo_refused.format(name=instance.name)}
         accounts = 5 + instance.id % 20
         added = instance.id % 3
         return {
@@ -89,5 +119,5 @@ class SimulatedSyncService:
             "added_count": added,
             "modified_count": instance.id % 2,
             "removed_count": 0,
-            "message": f"同步 {accounts} 个账户、新增 {added} 个",
+            "message": self.texts.demo_synced.format(accounts=accounts, added=added),
         }

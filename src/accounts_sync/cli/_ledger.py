@@ -121,11 +121,12 @@ def _sync_one(args: argparse.Namespace, term: Terminal) -> int:
         instance = find_instance(store, args.instance)
         url = resolve_dsn(instance, explicit=args.dsn, option_hint=True)
         connector = Connector({instance.id: url})
-        service = ledger_service(store, connector, args.include)
+        service = ledger_service(store, connector, args.include, term.speech.ledger)
         actions = AccountsSyncActionsService(
             sync_service=Forced(service) if args.force else service,
             instances=store.instances,
             sessions=store.sessions,
+            messages=term.speech.messages,
         )
         try:
             outcome = actions.sync_instance_accounts(instance_id=instance.id)
@@ -141,10 +142,12 @@ def _sync_one(args: argparse.Namespace, term: Terminal) -> int:
             term.err(
                 f"if the accounts were really removed: accounts-sync sync {instance.id} --force"
             )
+    if not outcome.success:
+        return 1  # a failed sync changed nothing: no counters to show
     if details.get("server_version"):
         term.out(f"server     {details.get('db_type')} {details['server_version']}")
     term.out(*(f"{name:<10} {int(result.get(key) or 0)}" for name, key in _COUNTERS))
-    return 0 if outcome.success else 1
+    return 0
 
 
 def _sync_all(args: argparse.Namespace, term: Terminal) -> int:
@@ -171,6 +174,7 @@ def _sync_all(args: argparse.Namespace, term: Terminal) -> int:
             sync_service=service,
             instances=store.instances,
             sessions=store.sessions,
+            messages=term.speech.messages,
             sync_task=FullSyncTask(
                 instances=store.instances,
                 sessions=store.sessions,
@@ -184,14 +188,18 @@ def _sync_all(args: argparse.Namespace, term: Terminal) -> int:
             prepared = actions.prepare_background_full_sync(created_by=None)
             launched = actions.launch_background_full_sync(created_by=None, prepared=prepared)
             term.out(
-                f"session {launched.session_id}: {launched.active_instance_count} instances, "
-                f"{workers} workers"
+                term.speech.texts.launched.format(
+                    session_id=launched.session_id,
+                    instances=launched.active_instance_count,
+                    workers=workers,
+                )
             )
             final = watch(store.sessions, launched.session_id, term=term, cancel_on_interrupt=True)
         finally:
             connector.dispose()
         print_summary(term, store.sessions, final)
-        print_records(term, store.sessions.list_records(final.session_id))
+        if final.status is not SessionStatus.FAILED:  # a failed run has no results to list
+            print_records(term, store.sessions.list_records(final.session_id))
     return 0 if final.status is SessionStatus.COMPLETED else 1
 
 

@@ -7,6 +7,7 @@ import os
 from typing import TypeAlias
 
 from ..sqlalchemy import DEFAULT_DEMO_URL
+from ._language import LANG_ENV, LANGUAGES
 from ._terminal import DATABASE_ENV, CliParser
 
 __all__ = [
@@ -15,18 +16,41 @@ __all__ = [
     "dsn_option",
     "include_option",
     "instance_argument",
+    "language_option",
 ]
 
 # A string: argparse's class is not subscriptable at run time.
 Commands: TypeAlias = "argparse._SubParsersAction[CliParser]"
 
 
-def database_option(parser: argparse.ArgumentParser) -> None:
+def database_option(parser: argparse.ArgumentParser, *, main: bool = False) -> None:
+    """``--database`` (and ``--lang``): on the main parser with the default, on a command
+    without one, so the options work before or after the command and the command's value wins.
+    """
+    default = os.environ.get(DATABASE_ENV, DEFAULT_DEMO_URL)
     parser.add_argument(
         "--database",
         metavar="URL",
-        default=os.environ.get(DATABASE_ENV, DEFAULT_DEMO_URL),
-        help=f"SQLAlchemy database URL (default: ${DATABASE_ENV}, else %(default)s)",
+        default=default if main else argparse.SUPPRESS,
+        help=(
+            f"SQLAlchemy database URL, before or after the command "
+            f"(default: ${DATABASE_ENV}, else {default.replace('%', '%%')})"
+        ),
+    )
+    if not main:
+        language_option(parser)
+
+
+def language_option(parser: argparse.ArgumentParser, *, main: bool = False) -> None:
+    """``--lang``, before or after the command, like ``--database``."""
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None if main else argparse.SUPPRESS,
+        help=(
+            f"language of every line printed (default: ${LANG_ENV}, else the locale: "
+            "LC_ALL, then LANG, starting with zh means zh, anything else en)"
+        ),
     )
 
 

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._enums import RecordStatus
+from .._enums import RecordStatus, SessionStatus
 from .._sessions import SyncRecordInfo, SyncSessionInfo
 from ..collectors import ServerSnapshot
 from ..ledger import LedgerAccount, LedgerChangeEntry, LedgerPlan
 from ..ports import SupportsInstance
 from ._terminal import Terminal
+from ._texts import CliTexts
 
 __all__ = [
     "diff_summary",
+    "done_share",
     "label",
     "plural",
     "print_accounts",
@@ -27,6 +30,7 @@ __all__ = [
     "print_records",
     "print_snapshot",
     "progress_line",
+    "progress_status",
     "session_rows",
     "summary_lines",
     "when",
@@ -56,31 +60,64 @@ def label(instance: SupportsInstance) -> str:
 # -- sessions ------------------------------------------------------------------------------
 
 
-def progress_line(info: SyncSessionInfo) -> str:
-    filled = int(_BAR * info.progress / 100)
-    return (
-        f"[{'#' * filled}{'.' * (_BAR - filled)}] {info.progress:6.2f}% "
-        f"{info.finished_instances}/{info.total_instances} "
-        f"ok={info.successful_instances} failed={info.failed_instances} "
-        f"cancelled={info.cancelled_instances} {info.status.value}"
+def done_share(info: SyncSessionInfo) -> float:
+    """The percentage shown: a cancelled session's cancelled records were never synced."""
+    if info.status is SessionStatus.CANCELLED and info.total_instances > 0:
+        synced = info.successful_instances + info.failed_instances
+        return round(100.0 * min(synced, info.total_instances) / info.total_instances, 2)
+    return info.progress
+
+
+def progress_status(info: SyncSessionInfo, texts: CliTexts) -> str:
+    """The counters and status after the bar."""
+    return texts.progress.format(
+        ok=info.successful_instances,
+        failed=info.failed_instances,
+        cancelled=info.cancelled_instances,
+        status=info.status.value,
     )
 
 
-def session_rows(rows: Sequence[SyncSessionInfo]) -> list[str]:
-    """The ``sessions list`` table: a header, then one line per session."""
-    return [
-        f"{'SESSION':36}  {'TYPE':14}  {'STATUS':21}  {'PROGRESS':>8}  "
-        f"{'OK':>6}  {'FAILED':>6}  {'CANC':>5}  {'TOTAL':>6}  CREATED"
-    ] + [
-        f"{info.session_id:36}  {info.sync_type.value:14}  {info.status.value:21}  "
-        f"{info.progress:7.2f}%  {info.successful_instances:>6}  {info.failed_instances:>6}"
-        f"  {info.cancelled_instances:>5}  {info.total_instances:>6}  "
-        f"{when(info.created_at)}"
-        for info in rows
-    ]
+def progress_line(info: SyncSessionInfo, texts: CliTexts) -> str:
+    share = done_share(info)
+    filled = int(_BAR * share / 100)
+    return (
+        f"[{'#' * filled}{'.' * (_BAR - filled)}] {share:6.2f}% "
+        f"{info.finished_instances}/{info.total_instances} {progress_status(info, texts)}"
+    )
 
 
-def summary_lines(info: SyncSessionInfo, records: Sequence[SyncRecordInfo]) -> list[str]:
+def session_rows(term: Terminal, rows: Sequence[SyncSessionInfo]) -> None:
+    """The ``sessions list`` table, newest first."""
+    term.table(
+        term.speech.texts.list_header,
+        [
+            [
+                info.session_id,
+                info.sync_type.value,
+                info.status.value,
+                f"{done_share(info):.2f}%",
+                info.successful_instances,
+                info.failed_instances,
+                info.cancelled_instances,
+                info.total_instances,
+                when(info.created_at),
+            ]
+            for info in rows
+        ],
+        right=(3, 4, 5, 6, 7),
+    )
+
+
+def _pad(label: str, width: int = 13) -> str:
+    """``label`` padded to ``width`` columns, a CJK character taking two."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in label)
+    return label + " " * max(1, width - columns)
+
+
+def summary_lines(
+    info: SyncSessionInfo, records: Sequence[SyncRecordInfo], texts: CliTexts
+) -> list[str]:
     """A session's counters, progress and failed records (out of ``records``)."""
     duration = (
         f"{(info.completed_at - info.started_at).total_seconds():.2f} s"
@@ -88,27 +125,32 @@ def summary_lines(info: SyncSessionInfo, records: Sequence[SyncRecordInfo]) -> l
         else "-"
     )
     adds_up = info.finished_instances == info.total_instances
-    lines = [
-        f"session      {info.session_id}",
-        f"type         {info.sync_type.value}",
-        f"status       {info.status.value}",
-        f"progress     {info.progress:.2f}%",
-        f"total        {info.total_instances}",
-        f"successful   {info.successful_instances}",
-        f"failed       {info.failed_instances}",
-        f"cancelled    {info.cancelled_instances}",
-        f"created      {when(info.created_at)}",
-        f"duration     {duration}",
-        f"check        {info.successful_instances} + {info.failed_instances} + "
-        f"{info.cancelled_instances} = {info.finished_instances} of {info.total_instances}"
-        + (" (adds up)" if adds_up else "" if not info.is_terminal else " (MISMATCH)"),
+    check = (
+        f"{info.successful_instances} + {info.failed_instances} + "
+        f"{info.cancelled_instances} = {info.finished_instances} {texts.of} "
+        f"{info.total_instances}"
+        + (texts.adds_up if adds_up else "" if not info.is_terminal else texts.mismatch)
+    )
+    fields = [
+        (texts.session, info.session_id),
+        (texts.type, info.sync_type.value),
+        (texts.status, info.status.value),
+        (texts.percent, f"{done_share(info):.2f}%"),
+        (texts.total, info.total_instances),
+        (texts.successful, info.successful_instances),
+        (texts.failed, info.failed_instances),
+        (texts.cancelled, info.cancelled_instances),
+        (texts.created, when(info.created_at)),
+        (texts.duration, duration),
+        (texts.check, check),
     ]
     if info.error_message:
-        lines.append(f"error        {info.error_message}")
+        fields.append((texts.error, info.error_message))
+    lines = [f"{_pad(name)}{value}" for name, value in fields]
     failed = [r for r in records if r.status is RecordStatus.FAILED]
     if failed:
         lines.append("")
-        lines.append(f"failed instances ({len(failed)}):")
+        lines.append(texts.failed_instances.format(count=len(failed)))
         lines.extend(
             f"  {r.instance_id:>6}  {r.instance_name:<20} {r.error_message}" for r in failed
         )

@@ -9,20 +9,18 @@ import time
 from .._enums import SessionStatus
 from .._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
 from .._launchers import ThreadLauncher
-from .._messages import Messages
 from .._service import AccountsSyncActionsService
 from .._sessions import SyncSessionInfo
 from ..ports import SyncSessionRepository
 from ..sqlalchemy import InstanceRow
-from ._demo import DemoOptions, SimulatedSyncService, demo_instance_names
+from ._demo import DemoOptions, SimulatedSyncService, demo_instances
 from ._options import Commands, database_option
-from ._render import progress_line, session_rows, summary_lines
+from ._progress import progress_display
+from ._render import session_rows, summary_lines
 from ._store import open_store
 from ._terminal import Terminal
 
-__all__ = ["INTERRUPTED", "add_session_commands", "print_summary", "watch"]
-
-INTERRUPTED = "interrupted (Ctrl-C)"
+__all__ = ["add_session_commands", "print_summary", "watch"]
 # The demo's own sessions: a killed demo must not block the next one for long.
 DEMO_HEARTBEAT_SECONDS = 2.0
 DEMO_STALE_AFTER = dt.timedelta(seconds=30)
@@ -105,13 +103,14 @@ def _demo(args: argparse.Namespace, term: Terminal) -> int:
         timeout=args.timeout,
         seed=args.seed,
     )
+    fleet = demo_instances(options.instances)
     store = open_store(args.database)
     store.instances.delete_after(options.instances)
     store.instances.upsert(
-        InstanceRow(id=index, name=name, db_type=db_type, host=host)
-        for index, (name, db_type, host) in enumerate(demo_instance_names(options.instances), 1)
+        InstanceRow(id=index, name=item.name, db_type=item.db_type, host=item.host)
+        for index, item in enumerate(fleet, 1)
     )
-    sync_service = SimulatedSyncService(options)
+    sync_service = SimulatedSyncService(options, fleet, term.speech.texts)
     task = FullSyncTask(
         instances=store.instances,
         sessions=store.sessions,
@@ -128,12 +127,18 @@ def _demo(args: argparse.Namespace, term: Terminal) -> int:
         sync_task=task,
         launcher=ThreadLauncher(),
         stale_after=DEMO_STALE_AFTER,
+        messages=term.speech.messages,
     )
     prepared = service.prepare_background_full_sync(created_by=None)
     launched = service.launch_background_full_sync(created_by=None, prepared=prepared)
+    texts = term.speech.texts
     term.out(
-        f"session {launched.session_id}: {launched.active_instance_count} instances, "
-        f"{options.workers} workers, database {store.engine.url.render_as_string()}"
+        texts.launched.format(
+            session_id=launched.session_id,
+            instances=launched.active_instance_count,
+            workers=options.workers,
+        )
+        + texts.database.format(url=store.engine.url.render_as_string())
     )
     final = watch(store.sessions, launched.session_id, term=term, cancel_on_interrupt=True)
     print_summary(term, store.sessions, final)
@@ -143,7 +148,10 @@ def _demo(args: argparse.Namespace, term: Terminal) -> int:
 
 def _sessions_list(args: argparse.Namespace, term: Terminal) -> int:
     rows = open_store(args.database).sessions.list_sessions(limit=args.limit)
-    term.out(*session_rows(rows) if rows else ["no sessions"])
+    if rows:
+        session_rows(term, rows)
+    else:
+        term.out(term.speech.texts.no_sessions)
     return 0
 
 
@@ -151,7 +159,7 @@ def _sessions_show(args: argparse.Namespace, term: Terminal) -> int:
     store = open_store(args.database)
     info = store.sessions.get_session(args.session_id)
     if info is None:
-        raise LookupError(f"{Messages().session_not_found}: {args.session_id}")
+        raise LookupError(f"{term.speech.messages.session_not_found}: {args.session_id}")
     print_summary(term, store.sessions, info)
     return 0
 
@@ -160,15 +168,20 @@ def _reap(args: argparse.Namespace, term: Terminal) -> int:
     if args.stale_after < 0:
         raise ValueError("--stale-after must be >= 0")
     store = open_store(args.database)
-    reaped = store.sessions.reap_stale(stale_after=dt.timedelta(minutes=args.stale_after))
-    term.out(*(f"reaped {session_id}" for session_id in reaped))
-    term.out(f"{len(reaped)} stale session(s) reaped")
+    texts = term.speech.texts
+    reaped = store.sessions.reap_stale(
+        stale_after=dt.timedelta(minutes=args.stale_after),
+        message=term.speech.messages.session_interrupted,
+    )
+    term.out(*(texts.reaped.format(session_id=session_id) for session_id in reaped))
+    term.out(texts.reaped_count.format(count=len(reaped)))
     return 0
 
 
 def print_summary(term: Terminal, sessions: SyncSessionRepository, info: SyncSessionInfo) -> None:
     """Print a session's counters, progress and failed records on stdout."""
-    term.out(*summary_lines(info, sessions.list_records(info.session_id)))
+    records = sessions.list_records(info.session_id)
+    term.out(*summary_lines(info, records, term.speech.texts))
 
 
 def watch(
@@ -184,36 +197,23 @@ def watch(
     With ``cancel_on_interrupt`` (the session runs in this process, whose daemon threads die
     with it), Ctrl-C cancels the session before re-raising, so it does not block the next run.
     """
+    display = progress_display(term)
     try:
-        return _watch(sessions, session_id, term=term, interval=interval)
+        while True:
+            info = sessions.get_session(session_id)
+            if info is None:
+                raise LookupError(f"{term.speech.messages.session_not_found}: {session_id}")
+            display.show(info)
+            if info.is_terminal:
+                return info
+            time.sleep(interval)
     except KeyboardInterrupt:
         if cancel_on_interrupt:
             sessions.finish_session(
-                session_id, status=SessionStatus.CANCELLED, error_message=INTERRUPTED
+                session_id,
+                status=SessionStatus.CANCELLED,
+                error_message=term.speech.texts.interrupted,
             )
         raise
-
-
-def _watch(
-    sessions: SyncSessionRepository, session_id: str, *, term: Terminal, interval: float
-) -> SyncSessionInfo:
-    out = term.stderr
-    live = out.isatty()
-    last_shown = -1
-    while True:
-        info = sessions.get_session(session_id)
-        if info is None:
-            raise LookupError(f"session {session_id} does not exist")
-        step = int(info.progress // 25)
-        if live:
-            # The one control character the CLI writes itself: redraw the line in place.
-            out.write("\r")
-            term.write(out, [progress_line(info)], end="")
-        elif step != last_shown or info.is_terminal:
-            term.write(out, [progress_line(info)])
-            last_shown = step
-        if info.is_terminal:
-            if live:
-                out.write("\n")
-            return info
-        time.sleep(interval)
+    finally:
+        display.close()

@@ -5,32 +5,42 @@ other C0/C1, newlines, bidirectional overrides) are shown as escapes, so it can 
 the screen nor forge a line. Passwords in URLs are masked by ``redact_text``; on stderr and in
 argparse's usage, help and errors, so is every password the command line or the DSN variables
 hold, in whatever form it appears.
+
+Tables (and the progress display) come from Rich when it is installed (the ``cli`` extra),
+plain aligned text otherwise or with ``ACCOUNTS_SYNC_PLAIN=1``; the cells are cleaned either
+way, and Rich's markup is never interpreted.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import ClassVar, NoReturn, Protocol, TextIO
+from types import ModuleType
+from typing import Any, ClassVar, NoReturn, Protocol, TextIO
 
 import sqlalchemy as sa
 
 from .._redaction import MASK, is_sensitive_key, redact_text
 from ..collectors.dsn import DSN_ENV_PREFIX
+from ._texts import Speech
 
 __all__ = [
     "DATABASE_ENV",
+    "PLAIN_ENV",
     "CliParser",
     "Terminal",
     "Writable",
     "escape_controls",
+    "rich_module",
     "secrets_in",
 ]
 
 DATABASE_ENV = "ACCOUNTS_SYNC_DATABASE_URL"
+PLAIN_ENV = "ACCOUNTS_SYNC_PLAIN"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Valid JSON escapes too, so ``collect --json`` stays parseable.
@@ -76,18 +86,33 @@ def _environment_secrets(environ: Mapping[str, str]) -> frozenset[str]:
     )
 
 
-class Terminal:
-    """stdout and stderr of one command run, through :meth:`clean`."""
+def rich_module(environ: Mapping[str, str] | None = None) -> ModuleType | None:
+    """``rich`` if it is installed and ``ACCOUNTS_SYNC_PLAIN`` is not set, else ``None``."""
+    environ = os.environ if environ is None else environ
+    if environ.get(PLAIN_ENV, "").strip() not in ("", "0"):
+        return None
+    try:
+        return importlib.import_module("rich")
+    except ImportError:
+        return None
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+
+class Terminal:
+    """stdout and stderr of one command run, through :meth:`clean`, in one language."""
+
+    def __init__(self, secrets: Iterable[str] = (), *, speech: Speech | None = None) -> None:
         # Longest first: a secret that contains another is masked whole.
         self._secrets = sorted(set(secrets), key=len, reverse=True)
+        self.speech = speech or Speech("en")
+        self.rich = rich_module() is not None
 
     @classmethod
     def for_command(cls, argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Terminal:
         """A terminal that masks the passwords of ``argv`` and of the CLI's variables."""
         environ = os.environ if environ is None else environ
-        return cls(secrets_in(argv) | _environment_secrets(environ))
+        terminal = cls(secrets_in(argv) | _environment_secrets(environ))
+        terminal.rich = rich_module(environ) is not None
+        return terminal
 
     def clean(self, text: object, *, mask: bool = False) -> str:
         """One line, safe to print: escaped, then redacted; with ``mask``, the known secrets
@@ -136,6 +161,9 @@ class Terminal:
     ) -> None:
         """Print ``rows`` under ``headers`` in aligned columns; ``right`` columns right-aligned."""
         cells = [[self.clean(cell) for cell in row] for row in rows]
+        if self.rich:
+            self._rich_table(headers, cells, right)
+            return
         widths = [
             max([len(header)] + [len(row[i]) for row in cells]) for i, header in enumerate(headers)
         ]
@@ -148,6 +176,34 @@ class Terminal:
             return "  ".join(padded).rstrip()
 
         self.out(line(headers), *(line(row) for row in cells))
+
+    def _rich_table(
+        self, headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[int]
+    ) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        # No box on a pipe: the columns stay whitespace-separated for scripts.
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for index, header in enumerate(headers):
+            table.add_column(header, justify="right" if index in right else "left", no_wrap=True)
+        for row in cells:
+            table.add_row(*(Text(cell) for cell in row))  # Text: no markup in data
+        self.console(self.stdout).print(table)
+
+    def console(self, stream: TextIO) -> Any:
+        """A Rich console on ``stream``; as wide as needed when it is not a terminal."""
+        from rich.console import Console
+
+        live = stream.isatty()
+        return Console(
+            file=stream,
+            width=None if live else 10_000,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            color_system="auto" if live else None,
+        )
 
 
 class CliParser(argparse.ArgumentParser):

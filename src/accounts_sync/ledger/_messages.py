@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from .._messages import LANGUAGES
+from .._messages import check_language
 
 __all__ = ["LedgerMessages"]
 
@@ -53,9 +53,7 @@ class LedgerMessages:
     @classmethod
     def for_language(cls, language: str) -> LedgerMessages:
         """The complete catalogue of ``language`` (``"zh"`` or ``"en"``)."""
-        if language not in LANGUAGES:
-            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
-        return cls.english() if language == "en" else cls()
+        return cls.english() if check_language(language) else cls()
 
     @classmethod
     def english(cls) -> LedgerMessages:
