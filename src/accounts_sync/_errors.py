@@ -12,11 +12,13 @@ either::
     ├── HookResultError(TypeError)             ``authorize`` answered neither an id nor None
     ├── CollectionError                        a collector could not read the whole server
     ├── UnsupportedDatabaseError(LookupError)  no collector for the ``db_type``
-    └── MissingDsnError(LookupError)           no DSN given for an instance
+    ├── MissingDsnError(LookupError)           no DSN given for an instance
+    └── SchemaMissingError(LookupError)        a store's table was never created
 
 They are re-exported where their users look for them: the first four from ``accounts_sync``,
 the authorization errors from ``accounts_sync.contrib.http``, the collector pair from
-``accounts_sync.collectors``, ``MissingDsnError`` from ``accounts_sync.collectors.dsn``.
+``accounts_sync.collectors``, ``MissingDsnError`` from ``accounts_sync.collectors.dsn``,
+``SchemaMissingError`` from ``accounts_sync.sqlalchemy``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "NotAuthenticated",
     "NotFoundError",
     "PermissionDenied",
+    "SchemaMissingError",
     "UnsupportedDatabaseError",
     "ValidationError",
 ]
@@ -140,3 +143,10 @@ class MissingDsnError(AccountsSyncError, LookupError):
     """No DSN is given for an instance: neither ``--dsn`` nor one of its variables."""
 
     default_message: ClassVar[str] = "no DSN for this instance"
+
+
+class SchemaMissingError(AccountsSyncError, LookupError):
+    """A store's table does not exist: the database was never set up (``create_all`` or the
+    migration). ``extra["table"]`` names the table when the database said which."""
+
+    default_message: ClassVar[str] = "a table of accounts_sync does not exist"

@@ -68,6 +68,7 @@ PUBLIC = {
         "InstanceRow",
         "MissingDriverError",
         "PendingLaunch",
+        "SchemaMissingError",
         "Scope",
         "SqlAlchemyInstanceRepository",
         "SqlAlchemySyncSessionRepository",

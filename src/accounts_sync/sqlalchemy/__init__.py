@@ -7,6 +7,7 @@ repositories write in the host's Session and let the host commit. See ``docs/per
 
 from __future__ import annotations
 
+from .._errors import SchemaMissingError
 from ._after_commit import PendingLaunch, launch_after_commit
 from ._drivers import MissingDriverError, require_driver
 from ._engine import DEFAULT_DEMO_URL, configure_sqlite, create_all, create_engine_for, sqlite_url
@@ -32,6 +33,7 @@ __all__ = [
     "InstanceRow",
     "MissingDriverError",
     "PendingLaunch",
+    "SchemaMissingError",
     "Scope",
     "SqlAlchemyInstanceRepository",
     "SqlAlchemySyncSessionRepository",

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from .._lifecycle import IN_BATCH, batched, fits_bigint
+from ._missing_tables import explain_missing_tables
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, same_engine
 from ._tables import instances_table
 
@@ -117,6 +118,7 @@ class _Resolved:
         return parts
 
 
+@explain_missing_tables
 class SqlAlchemyInstanceRepository(Generic[InstanceT]):
     """Instances read from the host's model or table (the ready instances table by default).
 

@@ -19,6 +19,7 @@ from accounts_sync._sessions import RecordOutcome, SyncRecordInfo, SyncSessionIn
 from accounts_sync.ports import Clock
 
 from ._instances import SqlAlchemyInstanceRepository
+from ._missing_tables import explain_missing_tables
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
 from ._statements import REFUSED, Statements
 from ._tables import SyncTables, sync_tables
@@ -45,6 +46,7 @@ def _counts(session_id: str, now: dt.datetime, succeeded: int, failed: int) -> d
 _CONFLICT_ATTEMPTS = 3
 
 
+@explain_missing_tables
 class SqlAlchemySyncSessionRepository:
     """Sessions and records in SQL tables, with exactly the in-memory store's semantics.
 
