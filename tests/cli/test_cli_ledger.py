@@ -256,7 +256,17 @@ def test_postgres_sync_plan_accounts_and_changes(
     assert _counters(first.out) == (3, 3, 0, 0)
     again = cli("sync", "pg-test", *only)
     assert (again.code, _counters(again.out)) == (0, (3, 0, 0, 0))
-    assert _rows(cli("instances", "list").out, str(instance))[0][5] == "2"
+    chinese = cli("sync", "pg-test", *only, "--lang", "zh")
+    assert chinese.code == 0, chinese.err
+    assert chinese.out.splitlines()[0] == f"实例 {instance} (pg-test): 同步 3 个账户"
+    assert [line.split()[0] for line in chinese.out.splitlines()[1:]] == [
+        "服务器",
+        "同步",
+        "新增",
+        "更新",
+        "移除",
+    ]
+    assert _rows(cli("instances", "list").out, str(instance))[0][5] == "3"
 
     up_to_date = cli("plan", "pg-test", *only)
     assert up_to_date.code == 0, up_to_date.err

@@ -16,7 +16,7 @@ from ..collectors import CollectionError, canonical_json
 from ..collectors.dsn import DSN_ENV_PREFIX, resolve_dsn
 from ._connect import Connector, Forced, ledger_service
 from ._options import Commands, database_option, dsn_option, include_option, instance_argument
-from ._render import label, print_accounts, print_changes, print_plan, print_records
+from ._render import label, pad, print_accounts, print_changes, print_plan, print_records
 from ._sessions import print_summary, watch
 from ._store import find_instance, opened
 from ._terminal import Terminal
@@ -26,12 +26,7 @@ __all__ = ["add_ledger_commands"]
 DEFAULT_WORKERS = 4
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_CHANGES_LIMIT = 50
-_COUNTERS = (
-    ("synced", "synced_count"),
-    ("added", "added_count"),
-    ("modified", "modified_count"),
-    ("removed", "removed_count"),
-)
+_COUNTER_KEYS = ("synced_count", "added_count", "modified_count", "removed_count")
 
 
 def add_ledger_commands(commands: Commands) -> None:
@@ -132,21 +127,25 @@ def _sync_one(args: argparse.Namespace, term: Terminal) -> int:
             outcome = actions.sync_instance_accounts(instance_id=instance.id)
         finally:
             connector.dispose()
+    texts = term.speech.texts
     result = outcome.result
     details = result.get("details") or {}
-    if outcome.success:
-        term.out(f"{label(instance)}: {outcome.message}")
-    else:
-        term.error(f"{label(instance)}: sync failed: {outcome.message}")
-        if details.get("stage") == "guard":
-            term.err(
-                f"if the accounts were really removed: accounts-sync sync {instance.id} --force"
-            )
+    shown = texts.instance.format(id=instance.id, name=instance.name)
     if not outcome.success:
-        return 1  # a failed sync changed nothing: no counters to show
+        # A failed sync changed nothing: its error line, no counters.
+        term.error(texts.sync_failed.format(instance=shown, message=outcome.message))
+        if details.get("stage") == "guard":
+            term.err(texts.force_hint.format(id=instance.id))
+        return 1
+    term.out(f"{shown}: {outcome.message}")
     if details.get("server_version"):
-        term.out(f"server     {details.get('db_type')} {details['server_version']}")
-    term.out(*(f"{name:<10} {int(result.get(key) or 0)}" for name, key in _COUNTERS))
+        term.out(f"{pad(texts.server, 11)}{details.get('db_type')} {details['server_version']}")
+    term.out(
+        *(
+            f"{pad(name, 11)}{int(result.get(key) or 0)}"
+            for name, key in zip(texts.counters, _COUNTER_KEYS, strict=True)
+        )
+    )
     return 0
 
 

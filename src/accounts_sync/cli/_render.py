@@ -23,6 +23,7 @@ __all__ = [
     "diff_summary",
     "done_share",
     "label",
+    "pad",
     "plural",
     "print_accounts",
     "print_changes",
@@ -109,7 +110,7 @@ def session_rows(term: Terminal, rows: Sequence[SyncSessionInfo]) -> None:
     )
 
 
-def _pad(label: str, width: int = 13) -> str:
+def pad(label: str, width: int = 13) -> str:
     """``label`` padded to ``width`` columns, a CJK character taking two."""
     columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in label)
     return label + " " * max(1, width - columns)
@@ -146,7 +147,7 @@ def summary_lines(
     ]
     if info.error_message:
         fields.append((texts.error, info.error_message))
-    lines = [f"{_pad(name)}{value}" for name, value in fields]
+    lines = [f"{pad(name)}{value}" for name, value in fields]
     failed = [r for r in records if r.status is RecordStatus.FAILED]
     if failed:
         lines.append("")
@@ -159,9 +160,10 @@ def summary_lines(
 
 def print_records(term: Terminal, records: Sequence[SyncRecordInfo]) -> None:
     """One line per record of a ``sync --all`` session, then the account totals."""
+    texts = term.speech.texts
     term.out("")
     term.table(
-        ["ID", "INSTANCE", "STATUS", "SYNCED", "ADDED", "MODIFIED", "REMOVED"],
+        texts.records_header,
         [
             [
                 r.instance_id,
@@ -176,12 +178,16 @@ def print_records(term: Terminal, records: Sequence[SyncRecordInfo]) -> None:
         ],
         right=(0, 3, 4, 5, 6),
     )
-    term.out(
-        f"accounts     synced {sum(r.items_synced for r in records)}, "
-        f"added {sum(r.items_created for r in records)}, "
-        f"modified {sum(r.items_updated for r in records)}, "
-        f"removed {sum(r.items_deleted for r in records)}"
+    totals = (
+        sum(r.items_synced for r in records),
+        sum(r.items_created for r in records),
+        sum(r.items_updated for r in records),
+        sum(r.items_deleted for r in records),
     )
+    counts = ", ".join(
+        f"{name} {count}" for name, count in zip(texts.counters, totals, strict=True)
+    )
+    term.out(f"{pad(texts.totals)}{counts}")
 
 
 # -- the ledger ----------------------------------------------------------------------------

@@ -54,6 +54,21 @@ class CliTexts:
     reaped_count: str = "{count} stale session(s) reaped"
     interrupted: str = "interrupted (Ctrl-C)"
     conflict: str = "{error} (session {session_id}); if its worker died, run `accounts-sync reap`"
+    instance: str = "instance {id} ({name})"
+    sync_failed: str = "{instance}: sync failed: {message}"
+    force_hint: str = "if the accounts were really removed: accounts-sync sync {id} --force"
+    server: str = "server"
+    counters: tuple[str, str, str, str] = ("synced", "added", "modified", "removed")
+    records_header: tuple[str, ...] = (
+        "ID",
+        "INSTANCE",
+        "STATUS",
+        "SYNCED",
+        "ADDED",
+        "MODIFIED",
+        "REMOVED",
+    )
+    totals: str = "accounts"
     demo_unreachable: str = "could not connect to {host}: {dsn}"
     demo_refused: str = "permission denied for {name}"
     demo_synced: str = "synced {accounts} accounts, {added} added"
@@ -99,6 +114,13 @@ class CliTexts:
             conflict=(
                 "{error} (会话 {session_id}); 如果其工作进程已退出, 请运行 `accounts-sync reap`"
             ),
+            instance="实例 {id} ({name})",
+            sync_failed="{instance}: 同步失败: {message}",
+            force_hint="如果这些账户确实已被移除: accounts-sync sync {id} --force",
+            server="服务器",
+            counters=("同步", "新增", "更新", "移除"),
+            records_header=("ID", "实例", "状态", "同步", "新增", "更新", "移除"),
+            totals="账户",
             demo_unreachable="无法连接 {host}: {dsn}",
             demo_refused="权限不足: {name}",
             demo_synced="同步 {accounts} 个账户、新增 {added} 个",
