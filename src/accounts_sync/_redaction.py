@@ -66,14 +66,14 @@ _PEM = re.compile(
     r"(?P<end>-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?"
 )
 # ``scheme://user:password@host``: the password runs from the ``:`` after the user to the last
-# ``@`` of the authority, so it may hold ``@`` and ``:``, and before its first ``@`` also ``/``
-# and spaces (SQLAlchemy reads such URLs the same way). It never spans another ``://``, which
+# ``@`` before whitespace, so it may hold ``@``, ``:``, ``?`` and ``/``, and before its first
+# ``@`` also spaces. When in doubt more is masked, never less. It never spans another ``://``, which
 # keeps runs of URLs linear. ``host:8080/…`` is a port, not a password.
 _URL_PASSWORD = re.compile(
     r"://(?<=[A-Za-z0-9+.\-]://)"
     r"(?P<head>[^\s:/@]{0,256}:)"
     r"(?![0-9]{1,5}(?:[/\s]|$))"
-    r"(?:[^@\r\n:]|:(?!//)){0,256}(?:@[^@\s/?#]{0,256}(?=@))*@"
+    r"(?:[^@\r\n:]|:(?!//)){0,256}(?:@[^@\s]{0,256}(?=@))*@"
 )
 # ``key=value`` and ``key: value`` in text (query strings, libpq, ODBC, JSON, headers) are found
 # from their separator, scanning the reversed text: there the secret word follows the ``=``
