@@ -141,7 +141,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault(
             "execution_options", {"sqlite_begin": "IMMEDIATE"}
         )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese messages
     db.init_app(app)
     with app.app_context():
         engine = db.engine

@@ -115,7 +115,7 @@ def test_urls_follow_the_contract_and_the_prefix(api: AccountsSyncActionsService
     assert all(isinstance(p, URLPattern) for p in patterns)
     assert [str(p.pattern) for p in patterns] == [
         "v1/instances/actions/sync-accounts",
-        "v1/instances/<int:instance_id>/actions/sync-accounts",
+        "v1/instances/<str:instance_id>/actions/sync-accounts",
         "v1/sync-sessions/<str:session_id>",
         "v1/sync-sessions/<str:session_id>/actions/cancel",
     ]
@@ -714,10 +714,43 @@ def test_csrf_is_enforced_by_django(
     assert accepted.status_code == 200 and len(launcher.jobs) == 1
 
 
-def test_wrong_method_is_405(signed_in: Client, api: Any) -> None:
-    assert signed_in.get(SYNC_ALL).status_code == 405
-    assert signed_in.post(session_url("s")).status_code == 405
+METHOD_NOT_ALLOWED = {
+    "success": False,
+    "error": True,
+    "message_code": "METHOD_NOT_ALLOWED",
+    "message": "不支持该请求方法",
+}
+
+
+def test_wrong_method_is_the_405_envelope(signed_in: Client, api: Any) -> None:
+    for refused, allowed in (
+        (signed_in.get(SYNC_ALL), "POST"),
+        (signed_in.put(sync_one_url(1)), "POST"),
+        (signed_in.post(session_url("s")), "GET, HEAD"),
+        (signed_in.delete(session_url("s")), "GET, HEAD"),
+    ):
+        assert refused.status_code == 405
+        assert refused.json() == METHOD_NOT_ALLOWED
+        assert refused["Allow"] == allowed
     assert not SyncSession.objects.exists()
+
+
+@pytest.mark.parametrize("segment", ["abc", "-1", "1.5", "１２", "0x10"])
+def test_a_malformed_instance_id_is_the_404_envelope(
+    signed_in: Client, api: Any, segment: str
+) -> None:
+    response = signed_in.post(f"/api/instances/{segment}/actions/sync-accounts")
+    assert response.status_code == 404
+    assert response.json()["message_code"] == "RESOURCE_NOT_FOUND"
+    assert response.json()["message"] == "实例不存在"
+
+
+def test_head_is_answered_wherever_get_is(signed_in: Client, api: Any) -> None:
+    head = signed_in.head(session_url(_session(api)))
+    assert head.status_code == 200
+    assert head["Content-Type"] == "application/json"
+    assert head.content == b""
+    assert signed_in.head(session_url("nope")).status_code == 404
 
 
 def test_views_use_the_session_store_alias(api: Any) -> None:

@@ -52,7 +52,7 @@ def test_routes_and_prefix() -> None:
     app.register_blueprint(create_blueprint(service, authorize=authorize, url_prefix="/ops"))
     rules = {rule.rule: rule.methods for rule in app.url_map.iter_rules()}
     assert "POST" in rules["/ops/instances/actions/sync-accounts"]
-    assert "POST" in rules["/ops/instances/<int:instance_id>/actions/sync-accounts"]
+    assert "POST" in rules["/ops/instances/<instance_id>/actions/sync-accounts"]
     assert "GET" in rules["/ops/sync-sessions/<session_id>"]
     assert "POST" in rules["/ops/sync-sessions/<session_id>/actions/cancel"]
     with app.test_request_context():

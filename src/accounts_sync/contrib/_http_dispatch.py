@@ -20,7 +20,13 @@ from .._messages import Messages
 from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 from .._sessions import SyncSessionInfo
 from ._http_authorize import Action, Authorize, Authorizer, Refusal, Target
-from ._http_errors import HttpResponse, error_envelope, error_response, ok_envelope
+from ._http_errors import (
+    HttpResponse,
+    error_envelope,
+    error_response,
+    method_not_allowed,
+    ok_envelope,
+)
 
 __all__ = [
     "MAX_INSTANCE_ID",
@@ -192,8 +198,16 @@ class HttpDispatch:
         request: Any,
         args: Mapping[str, object],
         transaction: Callable[[AccountsSyncActionsService[Any]], Transaction],
+        *,
+        method: str | None = None,
     ) -> HttpResponse:
-        """Authorize and run ``route`` for ``request``; every failure is an envelope."""
+        """Authorize and run ``route`` for ``request``; every failure is an envelope.
+
+        With the request's ``method``, one the route does not take answers the 405 envelope
+        (``HEAD`` is taken wherever ``GET`` is).
+        """
+        if method is not None and method not in _METHODS[route.method]:
+            return method_not_allowed(", ".join(_METHODS[route.method]), self.messages)
         try:
             service = self.get_service()
         except Exception as error:
@@ -238,10 +252,8 @@ def _sync_all(call: _Call, args: Mapping[str, object]) -> HttpResponse:
 
 
 def _sync_instance(call: _Call, args: Mapping[str, object]) -> HttpResponse:
-    instance_id = args["instance_id"]
-    if isinstance(instance_id, bool) or not isinstance(instance_id, int):
-        raise TypeError(f"instance_id must be an int, got {type(instance_id).__name__}")
-    if instance_id > MAX_INSTANCE_ID:
+    instance_id = _instance_id(args["instance_id"])
+    if instance_id is None or instance_id > MAX_INSTANCE_ID:
         # No database row has this id, and some drivers overflow on it: the hook sees no target.
         call.authorize(None)
         raise NotFoundError(call.messages.instance_not_found)
@@ -263,6 +275,17 @@ def _sync_instance(call: _Call, args: Mapping[str, object]) -> HttpResponse:
         return ok_envelope(outcome.message, {"result": outcome.result})
 
     return _in_transaction(call.transaction(), sync)
+
+
+def _instance_id(raw: object) -> int | None:
+    """The id in the URL; None when the segment is no id (``abc``, ``-1``, ``１２``)."""
+    if isinstance(raw, str):
+        # The adapters route any segment here, so a malformed id gets the 404 envelope
+        # instead of the framework's HTML page.
+        return int(raw) if raw.isascii() and raw.isdigit() else None
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise TypeError(f"instance_id must be an int or a str, got {type(raw).__name__}")
+    return raw
 
 
 def _well_formed_session_id(session_id: object) -> bool:
@@ -312,6 +335,9 @@ def _cancel_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
 
     return _in_transaction(call.transaction(), cancel)
 
+
+# The methods each route answers: HEAD wherever GET, as HTTP expects.
+_METHODS = {"GET": ("GET", "HEAD"), "POST": ("POST",)}
 
 _HANDLERS: dict[str, Callable[[_Call, Mapping[str, object]], HttpResponse]] = {
     Action.SYNC_ALL: _sync_all,

@@ -18,7 +18,14 @@ from .._errors import (
 from .._messages import Messages
 from .._observability import ActionLog
 
-__all__ = ["HttpResponse", "error_envelope", "error_response", "ok_envelope", "status_of"]
+__all__ = [
+    "HttpResponse",
+    "error_envelope",
+    "error_response",
+    "method_not_allowed",
+    "ok_envelope",
+    "status_of",
+]
 
 # The documented logger of the HTTP layer, whichever private module emits the record.
 logger = logging.getLogger("accounts_sync.contrib.http")
@@ -38,10 +45,11 @@ _STATUSES: tuple[tuple[type[AccountsSyncError], int, str], ...] = (
 
 @attrs.frozen
 class HttpResponse:
-    """A status code and a JSON body."""
+    """A status code, a JSON body and any headers the adapter must add (``Allow`` on a 405)."""
 
     status: int
     body: dict[str, Any]
+    headers: dict[str, str] = attrs.field(factory=dict)
 
 
 def ok_envelope(message: str, data: dict[str, Any]) -> HttpResponse:
@@ -62,6 +70,17 @@ def error_envelope(
     if extra:
         body["extra"] = extra
     return HttpResponse(status, body)
+
+
+# Not in the message catalogue yet: picked by the catalogue's language until it holds the text.
+_METHOD_NOT_ALLOWED = {"zh": "不支持该请求方法", "en": "method not allowed"}
+
+
+def method_not_allowed(allowed: str, messages: Messages) -> HttpResponse:
+    """405 with the envelope (never the framework's HTML page) and the ``Allow`` header."""
+    text = _METHOD_NOT_ALLOWED.get(messages.language, _METHOD_NOT_ALLOWED["en"])
+    answer = error_envelope(405, "METHOD_NOT_ALLOWED", text)
+    return attrs.evolve(answer, headers={"Allow": allowed})
 
 
 def status_of(error: BaseException) -> tuple[int, str]:

@@ -35,7 +35,7 @@ from .http import (
 )
 
 try:
-    from flask import Blueprint, Flask, Response, jsonify, request
+    from flask import Blueprint, Flask, Response, current_app, request
     from werkzeug.exceptions import HTTPException
 except ImportError as error:  # pragma: no cover - exercised in a subprocess
     raise missing_extra(error, extra="flask", integration=__name__) from error
@@ -47,8 +47,11 @@ DEFAULT_URL_PREFIX = "/api/v1"
 SessionSource: TypeAlias = Session | Callable[[], Session]
 """A SQLAlchemy ``Session``, or a callable returning the request's one (``db.session``)."""
 
-# The contract's placeholders in Werkzeug's rule syntax.
-_RULE_ARGS = {"instance_id": "<int:instance_id>", "session_id": "<session_id>"}
+# The contract's placeholders in Werkzeug's rule syntax. Any segment is routed, and every
+# method: the dispatch answers a malformed id (404) or a wrong method (405) with the JSON
+# envelope, where Werkzeug would answer its HTML page.
+_RULE_ARGS = {"instance_id": "<instance_id>", "session_id": "<session_id>"}
+_ROUTED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def create_blueprint(
@@ -94,7 +97,7 @@ def create_blueprint(
             "/" + route.path.format(**_RULE_ARGS),
             endpoint=route.endpoint,
             view_func=_view(dispatch, route, transaction),
-            methods=[route.method],
+            methods=_ROUTED_METHODS,
         )
     return blueprint
 
@@ -132,7 +135,7 @@ def _view(
     transaction: Callable[[AccountsSyncActionsService[Any]], _Transaction],
 ) -> Callable[..., Response]:
     def view(**args: object) -> Response:
-        return _json(dispatch.handle(route, request, args, transaction))
+        return _json(dispatch.handle(route, request, args, transaction, method=request.method))
 
     view.__name__ = route.endpoint
     return view
@@ -198,6 +201,12 @@ class _Transaction:
 
 
 def _json(response: HttpResponse) -> Response:
-    reply = jsonify(response.body)
-    reply.status_code = response.status
-    return reply
+    # The app's JSON provider (its default handler for dates…), but never \uXXXX escapes:
+    # messages stay readable whatever the host set, and only these responses are affected.
+    text = current_app.json.dumps(response.body, ensure_ascii=False)
+    return current_app.response_class(
+        f"{text}\n",
+        status=response.status,
+        headers=response.headers,
+        mimetype=current_app.json.mimetype,  # type: ignore[attr-defined]
+    )

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.urls import URLPattern, path
 
 from ..._service import AccountsSyncActionsService
@@ -34,8 +34,9 @@ from ..http import (
 
 __all__ = ["AccountsSyncViews", "ServiceSource", "accounts_sync_urls"]
 
-# The contract's placeholders in Django's path syntax.
-_PATH_ARGS = {"instance_id": "<int:instance_id>", "session_id": "<str:session_id>"}
+# The contract's placeholders in Django's path syntax. Any segment is routed: the dispatch
+# answers a malformed id with the 404 envelope, where Django would answer its HTML page.
+_PATH_ARGS = {"instance_id": "<str:instance_id>", "session_id": "<str:session_id>"}
 _ROUTES: dict[str, Route] = {route.action: route for route in ROUTES}
 _VIEWS = {
     Action.SYNC_ALL: "sync_all",
@@ -87,8 +88,8 @@ class AccountsSyncViews:
         """POST: prepare a full sync, commit, launch after the commit."""
         return self._serve(Action.SYNC_ALL, request, {})
 
-    def sync_instance(self, request: HttpRequest, instance_id: int) -> HttpResponseBase:
-        """POST: sync one instance now."""
+    def sync_instance(self, request: HttpRequest, instance_id: int | str) -> HttpResponseBase:
+        """POST: sync one instance now (a malformed ``instance_id`` is a 404)."""
         return self._serve(Action.SYNC_INSTANCE, request, {"instance_id": instance_id})
 
     def session_detail(self, request: HttpRequest, session_id: str) -> HttpResponseBase:
@@ -100,12 +101,15 @@ class AccountsSyncViews:
         return self._serve(Action.CANCEL_SESSION, request, {"session_id": session_id})
 
     def _serve(self, action: str, request: HttpRequest, args: dict[str, object]) -> Any:
-        route = _ROUTES[action]
-        if request.method != route.method:
-            return HttpResponseNotAllowed([route.method])
-        answer = self._dispatch.handle(route, request, args, self._transaction)
+        # A wrong method is the dispatch's 405 envelope; HEAD is answered wherever GET is.
+        answer = self._dispatch.handle(
+            _ROUTES[action], request, args, self._transaction, method=request.method
+        )
         return JsonResponse(
-            answer.body, status=answer.status, json_dumps_params={"ensure_ascii": False}
+            answer.body,
+            status=answer.status,
+            headers=answer.headers,
+            json_dumps_params={"ensure_ascii": False},
         )
 
     def _transaction(self, service: AccountsSyncActionsService[Any]) -> _Atomic:
