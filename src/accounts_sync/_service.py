@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Generic, TypeVar
@@ -20,6 +21,7 @@ from ._launchers import ThreadLauncher
 from ._messages import Messages, hand_messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
+from ._sessions import SyncSessionInfo
 from .ports import (
     InstanceRepository,
     Launcher,
@@ -196,6 +198,28 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         return AccountsSyncBackgroundLaunchResult(
             prepared.session_id, prepared.active_instance_count, str(name)
         )
+
+    def wait(
+        self, session_id: str, *, timeout: float = 60.0, interval: float = 0.1
+    ) -> SyncSessionInfo:
+        """Poll the session every ``interval`` seconds until it is terminal, and return it.
+
+        ``NotFoundError`` for an unknown id; ``TimeoutError`` when it is still pending or
+        running after ``timeout`` seconds (the session itself goes on). It reads through
+        ``background_sessions``: a store bound to the caller's transaction would not see the
+        background job's commits.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.background_sessions.get_session(session_id)
+            if info is None:
+                raise NotFoundError(self.messages.session_not_found)
+            if info.is_terminal:
+                return info
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"session {session_id} still {info.status} after {timeout} s")
+            time.sleep(min(interval, remaining))
 
     def sync_instance_accounts(
         self, *, instance_id: int, actor_id: int | None = None, sync_type: str = "manual_single"
