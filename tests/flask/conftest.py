@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import flask
@@ -53,3 +54,21 @@ def env() -> Env:
     from accounts_sync.testing import make_instances
 
     return Env(make_instances(3))
+
+
+def race_full_syncs(app: flask.Flask, headers: dict[str, str], racers: int = 8) -> list[Any]:
+    """POST the full sync from ``racers`` threads released at once; their responses."""
+    start = threading.Barrier(racers)
+    responses: list[Any] = []
+
+    def race() -> None:
+        client = app.test_client()
+        start.wait()
+        responses.append(client.post("/api/v1/instances/actions/sync-accounts", headers=headers))
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return responses

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +11,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
+from .conftest import race_full_syncs
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -87,26 +88,10 @@ def test_example_app_racing_full_syncs_get_one_200_and_409s(tmp_path: Path) -> N
             "SYNC_LATENCY": 0.3,  # the winner still runs while the others race
         }
     )
-    racers = 8
-    start = threading.Barrier(racers)
-    statuses: list[int] = []
-    winners: list[str] = []
-
-    def race() -> None:
-        client = app.test_client()
-        start.wait()
-        response = client.post("/api/v1/instances/actions/sync-accounts", headers=TOKEN)
-        statuses.append(response.status_code)
-        if response.status_code == 200:
-            winners.append(response.get_json()["data"]["session_id"])
-
-    threads = [threading.Thread(target=race) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert sorted(statuses) == [200] + [409] * (racers - 1)
-    _wait_until_finished(app, winners[0])
+    responses = race_full_syncs(app, TOKEN)
+    assert sorted(response.status_code for response in responses) == [200] + [409] * 7
+    (winner,) = [r.get_json()["data"]["session_id"] for r in responses if r.status_code == 200]
+    _wait_until_finished(app, winner)
 
 
 def _wait_until_finished(app: Any, session_id: str) -> None:

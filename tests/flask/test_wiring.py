@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from accounts_sync.contrib.flask import create_blueprint
 from accounts_sync.sqlalchemy import SqlAlchemyInstanceRepository, SqlAlchemySyncSessionRepository
 from accounts_sync.testing import RecordingLauncher, ScriptedSyncService
 
-from .conftest import HEADERS, authorize
+from .conftest import HEADERS, authorize, race_full_syncs
 from .test_flask_sqlalchemy import Env, Instance
 
 pytestmark = pytest.mark.timeout(60)
@@ -79,21 +78,7 @@ def test_racing_full_syncs_on_sqlite_get_one_200_and_409s(tmp_path: Path) -> Non
     """With the documented immediate-begin option, never a 500 ``database is locked``."""
     env = Env(tmp_path, engine_options=IMMEDIATE)
     env.seed(3)
-    racers = 8
-    start = threading.Barrier(racers)
-    statuses: list[int] = []
-
-    def race() -> None:
-        client = env.app.test_client()
-        start.wait()
-        response = client.post("/api/v1/instances/actions/sync-accounts", headers=HEADERS)
-        statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=race) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert sorted(statuses) == [200] + [409] * (racers - 1)
+    statuses = sorted(response.status_code for response in race_full_syncs(env.app, HEADERS))
+    assert statuses == [200] + [409] * 7
     assert len(env.sessions()) == 1
     env.engine.dispose()
