@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from .._errors import SchemaMissingError
 
-__all__ = ["explain_missing_tables", "missing_table"]
+__all__ = ["explain_missing_tables", "explaining_missing_tables", "missing_table"]
 
 C = TypeVar("C", bound=type)
 
@@ -29,31 +29,42 @@ _HOW = (
 )
 
 
-def missing_table(error: sa.exc.DBAPIError) -> SchemaMissingError | None:
+def missing_table(error: Exception, how: str = _HOW) -> SchemaMissingError | None:
     """The clear error for a driver's "no such table", or None for any other error."""
-    found = _MISSING.search(str(error.orig))
+    found = _MISSING.search(str(getattr(error, "orig", error)))
     if found is None:
         return None
     table = next(name for name in found.groups() if name is not None).rpartition(".")[2]
-    return SchemaMissingError(f"table {table} does not exist: {_HOW}", extra={"table": table})
+    return SchemaMissingError(f"table {table} does not exist: {how}", extra={"table": table})
 
 
-def explain_missing_tables(cls: C) -> C:
-    """Wrap the public methods of a store class so a missing table raises
-    :class:`SchemaMissingError` (chained to the driver's error) instead of raw SQL."""
-    for name, member in list(vars(cls).items()):
-        if not name.startswith("_") and inspect.isfunction(member):
-            setattr(cls, name, _explained(member))
-    return cls
+def explaining_missing_tables(errors: tuple[type[Exception], ...], how: str) -> Callable[[C], C]:
+    """A class decorator wrapping a store's public methods so that one of ``errors`` saying a
+    table is missing raises :class:`SchemaMissingError` (chained to it), telling ``how`` to
+    create it, instead of raw SQL."""
+
+    def decorate(cls: C) -> C:
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(member):
+                setattr(cls, name, _explained(member, errors, how))
+        return cls
+
+    return decorate
 
 
-def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
+explain_missing_tables = explaining_missing_tables((sa.exc.DBAPIError,), _HOW)
+"""The decorator of the SQLAlchemy stores."""
+
+
+def _explained(
+    method: Callable[..., Any], errors: tuple[type[Exception], ...], how: str
+) -> Callable[..., Any]:
     @functools.wraps(method)
     def explained(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except sa.exc.DBAPIError as error:
-            clear = missing_table(error)
+        except errors as error:
+            clear = missing_table(error, how)
             if clear is None:
                 raise
             raise clear from error

@@ -27,6 +27,7 @@ from ..._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ..._errors import ConflictError
 from ..._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from ...ports import Clock
+from ...sqlalchemy._missing_tables import explaining_missing_tables
 from .models import SyncRecord, SyncSession
 
 __all__ = ["DjangoInstanceRepository", "DjangoSyncSessionRepository", "MappedInstance"]
@@ -101,6 +102,11 @@ def _record_info(row: dict[str, Any]) -> SyncRecordInfo:
     return SyncRecordInfo.from_row({**row, "record_id": row["id"]})
 
 
+# The migration of this app creates the tables; a store used before it says so.
+_MIGRATE = "run the accounts_sync app's migration (python manage.py migrate accounts_sync)"
+
+
+@explaining_missing_tables((DatabaseError,), _MIGRATE)
 class DjangoSyncSessionRepository:
     """A ``SyncSessionRepository`` on this app's models, with the semantics of the in-memory one.
 
