@@ -72,13 +72,9 @@ def error_envelope(
     return HttpResponse(status, body)
 
 
-# Not in the message catalogue yet: picked by the catalogue's language until it holds the text.
-_METHOD_NOT_ALLOWED = {"zh": "不支持该请求方法", "en": "method not allowed"}
-
-
 def method_not_allowed(allowed: str, messages: Messages) -> HttpResponse:
     """405 with the envelope (never the framework's HTML page) and the ``Allow`` header."""
-    text = _METHOD_NOT_ALLOWED.get(messages.language, _METHOD_NOT_ALLOWED["en"])
+    text = messages.method_not_allowed
     answer = error_envelope(405, "METHOD_NOT_ALLOWED", text)
     return attrs.evolve(answer, headers={"Allow": allowed})
 
