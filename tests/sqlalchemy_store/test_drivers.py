@@ -90,3 +90,13 @@ def test_sqlite_and_unknown_drivers_are_not_checked(monkeypatch: pytest.MonkeyPa
     with pytest.raises(ImportError) as caught:
         create_engine_for("postgresql+pg8000://app@db/inventory")
     assert not isinstance(caught.value, MissingDriverError)
+
+
+def test_the_cli_server_engine_names_the_extra_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--dsn`` URLs reach the servers through the CLI's own engine: same rule, same message."""
+    from accounts_sync.cli._connect import server_engine
+
+    monkeypatch.setitem(sys.modules, "pymysql", None)
+    with pytest.raises(MissingDriverError, match=r"accounts-sync\[mysql\]") as caught:
+        server_engine(sa.make_url("mysql+pymysql://root:hunter2@db.internal/app"))
+    assert "hunter2" not in str(caught.value)

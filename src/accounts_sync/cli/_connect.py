@@ -13,7 +13,7 @@ from sqlalchemy.pool import NullPool
 from ..collectors import CollectorRegistry, MySQLCollector, NameFilter, PostgresCollector
 from ..collectors.dsn import engine_family, resolve_dsn
 from ..ledger import LedgerMessages, LedgerSyncService
-from ..sqlalchemy import InstanceRow
+from ..sqlalchemy import InstanceRow, require_driver
 from ._store import LEDGER_TABLES, Store
 
 __all__ = [
@@ -30,6 +30,7 @@ CONNECT_TIMEOUT = 10  # seconds; the collectors time out each statement themselv
 
 def server_engine(url: sa.URL) -> sa.Engine:
     """An engine without a pool (one collection, then gone), with a connection timeout."""
+    require_driver(url)  # a missing driver names the extra to install, not a bare ImportError
     options: dict[str, Any] = {"poolclass": NullPool}
     if engine_family(url.get_backend_name()) and "connect_timeout" not in url.query:
         options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
