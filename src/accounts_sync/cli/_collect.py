@@ -32,25 +32,26 @@ def add_collect_command(commands: Commands) -> None:
 
 
 def _collect(args: argparse.Namespace, term: Terminal) -> int:
+    texts = term.speech.ledger_texts
     url = driver_url(args.url, source="URL")
     backend = url.get_backend_name()
     if engine_family(backend) is None:
-        raise ValueError(f"URL must be a PostgreSQL or MySQL/MariaDB URL, not {backend}")
+        raise ValueError(texts.not_a_server_url.format(backend=backend))
     collector = collectors(args.include).require(backend)
     shown = url.render_as_string(hide_password=True)
     try:
         engine = server_engine(url)
     except (ImportError, sa.exc.NoSuchModuleError):
-        raise ValueError(f"no installed driver for {url.drivername}") from None
+        raise ValueError(texts.no_driver.format(driver=url.drivername)) from None
     try:
         snapshot = collector.collect(engine)
     except (sa.exc.SQLAlchemyError, AccountsSyncError) as error:
-        term.error(f"cannot collect {shown}: {describe_error(error)}")
+        term.error(texts.cannot_collect.format(url=shown, error=describe_error(error)))
         return 1
     finally:
         engine.dispose()
     if not snapshot.complete:
-        term.error(f"cannot collect {shown}: the collection was incomplete")
+        term.error(texts.cannot_collect.format(url=shown, error=texts.incomplete))
         return 1
     if args.json:
         term.out(snapshot.canonical_json)

@@ -45,36 +45,38 @@ def add_instance_commands(commands: Commands) -> None:
 
 
 def _add(args: argparse.Namespace, term: Terminal) -> int:
+    texts = term.speech.ledger_texts
     name, host = args.name.strip(), args.host.strip()
     if not name or not host:
-        raise ValueError("NAME and --host must not be empty")
+        raise ValueError(texts.empty_name)
     if name.isdigit():
-        raise ValueError("an instance name must not be a number (it would read as an id)")
+        raise ValueError(texts.numeric_name)
     with opened(args.database) as store:
         variable = dsn_variables(InstanceRow(0, name, args.db_type, host))[1]
         for row in store.instances.list_all():
             if row.name == name:
-                raise ValueError(f"an instance named {name!r} already exists (id {row.id})")
+                raise ValueError(texts.name_taken.format(name=repr(name), id=row.id))
             if dsn_variables(row)[1] == variable:
-                raise ValueError(
-                    f"{label(row)} already uses the variable {variable}: choose another name"
-                )
+                shown = label(row, term.speech.texts)
+                raise ValueError(texts.variable_taken.format(instance=shown, variable=variable))
         new_id = store.instances.add(name=name, db_type=args.db_type, host=host)
     # Only the id on stdout, so that scripts can capture it.
     term.out(new_id)
     # Not as ``VAR='URL'``: the redaction masks a DSN assignment whole, placeholder or not.
     term.err(
-        f"set its DSN before syncing in the variable {DSN_ENV_PREFIX}{new_id}, "
-        f"for example {dsn_example(args.db_type, host)}"
+        texts.dsn_hint.format(
+            variable=f"{DSN_ENV_PREFIX}{new_id}", example=dsn_example(args.db_type, host)
+        )
     )
     return 0
 
 
 def _list(args: argparse.Namespace, term: Terminal) -> int:
+    texts = term.speech.ledger_texts
     with opened(args.database) as store:
         rows = store.instances.list_all()
     if not rows:
-        term.out("no instances (add one with `accounts-sync instances add`)")
+        term.out(texts.no_instances)
         return 0
     table = []
     for row in rows:
@@ -82,15 +84,25 @@ def _list(args: argparse.Namespace, term: Terminal) -> int:
             (name for name in dsn_variables(row) if os.environ.get(name, "").strip()), "-"
         )
         table.append(
-            [row.id, row.name, row.db_type, row.host, yes(row.is_active), row.sync_count, variable]
+            [
+                row.id,
+                row.name,
+                row.db_type,
+                row.host,
+                yes(row.is_active, texts),
+                row.sync_count,
+                variable,
+            ]
         )
-    term.table(["ID", "NAME", "TYPE", "HOST", "ACTIVE", "SYNCS", "DSN FROM"], table, right=(0, 5))
+    term.table(texts.instances_header, table, right=(0, 5))
     return 0
 
 
 def _set_active(args: argparse.Namespace, term: Terminal) -> int:
+    texts = term.speech.ledger_texts
     with opened(args.database) as store:
         instance = find_instance(store, args.instance)
         store.instances.set_active(instance.id, args.active)
-    term.out(f"{label(instance)} {'enabled' if args.active else 'disabled'}")
+    line = texts.enabled if args.active else texts.disabled
+    term.out(line.format(instance=label(instance, term.speech.texts)))
     return 0

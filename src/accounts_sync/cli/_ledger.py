@@ -207,23 +207,22 @@ def _accounts_list(args: argparse.Namespace, term: Terminal) -> int:
         instance = find_instance(store, args.instance)
         accounts = store.ledger.accounts(instance.id, include_removed=args.all)
     if not accounts:
-        term.out(
-            f"no accounts in the ledger of {label(instance)} "
-            f"(run `accounts-sync sync {instance.id}`)"
-        )
+        shown = label(instance, term.speech.texts)
+        term.out(term.speech.ledger_texts.no_accounts.format(instance=shown, id=instance.id))
         return 0
     print_accounts(term, accounts, removed=args.all)
     return 0
 
 
 def _changes(args: argparse.Namespace, term: Terminal) -> int:
+    texts = term.speech.ledger_texts
     if args.limit < 1:
-        raise ValueError("--limit must be >= 1")
+        raise ValueError(texts.limit_min)
     with opened(args.database) as store:
         instance = find_instance(store, args.instance)
         changes = store.ledger.changes(instance.id, limit=args.limit)
     if not changes:
-        term.out(f"no changes recorded for {label(instance)}")
+        term.out(texts.no_changes.format(instance=label(instance, term.speech.texts)))
         return 0
     print_changes(term, changes)
     return 0
@@ -234,11 +233,11 @@ def _plan(args: argparse.Namespace, term: Terminal) -> int:
         instance = find_instance(store, args.instance)
         url = resolve_dsn(instance, explicit=args.dsn, option_hint=True)
         connector = Connector({instance.id: url})
-        service = ledger_service(store, connector, args.include)
+        service = ledger_service(store, connector, args.include, term.speech.ledger)
         try:
             plan = service.plan(instance)
         except CollectionError as error:
-            term.error(f"{label(instance)}: {error}")
+            term.error(f"{label(instance, term.speech.texts)}: {error}")
             return 2
         finally:
             connector.dispose()

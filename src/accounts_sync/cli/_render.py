@@ -16,6 +16,7 @@ from .._sessions import SyncRecordInfo, SyncSessionInfo
 from ..collectors import ServerSnapshot
 from ..ledger import LedgerAccount, LedgerChangeEntry, LedgerPlan
 from ..ports import SupportsInstance
+from ._ledger_texts import LedgerCliTexts, counted
 from ._terminal import Terminal
 from ._texts import CliTexts
 
@@ -24,7 +25,6 @@ __all__ = [
     "done_share",
     "label",
     "pad",
-    "plural",
     "print_accounts",
     "print_changes",
     "print_plan",
@@ -46,16 +46,13 @@ def when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
-def yes(flag: object) -> str:
-    return "yes" if flag else "no"
+def yes(flag: object, texts: LedgerCliTexts) -> str:
+    return texts.yes if flag else texts.no
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def label(instance: SupportsInstance) -> str:
-    return f"instance {instance.id} ({instance.name})"
+def label(instance: SupportsInstance, texts: CliTexts) -> str:
+    """``instance 1 (pg-main)``, in the run's language."""
+    return texts.instance.format(id=instance.id, name=instance.name)
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -195,36 +192,44 @@ def print_records(term: Terminal, records: Sequence[SyncRecordInfo]) -> None:
 
 def print_accounts(term: Terminal, accounts: Sequence[LedgerAccount], *, removed: bool) -> None:
     """The ``accounts list`` table and count; ``removed`` adds the status columns."""
-    headers = ["KEY", "KIND", "SUPERUSER", "LOCKED", "PRIVILEGES"]
+    texts = term.speech.ledger_texts
+    headers = list(texts.accounts_header)
     table: list[list[object]] = []
     for account in accounts:
         line: list[object] = [
             account.key,
             account.kind,
-            yes(account.is_superuser),
-            yes(account.is_locked),
+            yes(account.is_superuser, texts),
+            yes(account.is_locked, texts),
             account.privilege_count,
         ]
         if removed:
-            line += ["active" if account.is_active else "removed", when(account.deactivated_at)]
+            status = texts.active if account.is_active else texts.removed
+            line += [status, when(account.deactivated_at)]
         table.append(line)
     if removed:
-        headers += ["STATUS", "REMOVED AT"]
+        headers += texts.removed_header
     term.table(headers, table, right=(4,))
     # The PUBLIC pseudo-role is listed but, as everywhere in the ledger, not counted.
     real = [account for account in accounts if account.kind != "public"]
     active = sum(1 for account in real if account.is_active)
-    summary = plural(active, "active account")
+    summary = counted(active, texts.active_accounts)
     if removed:
-        summary += f", {len(real) - active} removed"
+        summary += texts.removed_count.format(count=len(real) - active)
     term.out(summary)
 
 
 def print_changes(term: Terminal, changes: Sequence[LedgerChangeEntry]) -> None:
+    texts = term.speech.ledger_texts
     term.table(
-        ["TIME (UTC)", "TYPE", "KEY", "CHANGE"],
+        texts.changes_header,
         [
-            [when(c.changed_at), c.change_type, c.account_key, diff_summary(c.change_type, c.diff)]
+            [
+                when(c.changed_at),
+                c.change_type,
+                c.account_key,
+                diff_summary(c.change_type, c.diff, texts),
+            ]
             for c in changes
         ],
     )
@@ -233,47 +238,60 @@ def print_changes(term: Terminal, changes: Sequence[LedgerChangeEntry]) -> None:
 def print_plan(
     term: Terminal, instance: SupportsInstance, plan: LedgerPlan, max_removal_ratio: float
 ) -> None:
+    texts = term.speech.ledger_texts
     term.out(
-        f"{label(instance)}, {plan.db_type} {plan.server_version}: "
-        f"{plural(plan.synced_count, 'account')} on the server, "
-        f"{plan.active_count} active in the ledger"
+        texts.plan_summary.format(
+            instance=label(instance, term.speech.texts),
+            db_type=plan.db_type,
+            version=plan.server_version,
+            accounts=counted(plan.synced_count, texts.accounts),
+            active=plan.active_count,
+        )
     )
     if plan.is_empty:
-        term.out("up to date: a sync would change nothing")
+        term.out(texts.up_to_date)
         return
     term.table(
-        ["CHANGE", "KEY", "WHAT"],
+        texts.plan_header,
         [
-            [c.change_type.value, c.key, diff_summary(c.change_type.value, c.diff.to_json())]
+            [c.change_type.value, c.key, diff_summary(c.change_type.value, c.diff.to_json(), texts)]
             for c in plan.changes
         ],
     )
     term.out(
-        f"a sync would add {plan.added_count}, modify {plan.modified_count}, remove "
-        f"{plan.removed_count}" + (" and change PUBLIC" if plan.public_changed else "")
+        texts.plan_totals.format(
+            added=plan.added_count, modified=plan.modified_count, removed=plan.removed_count
+        )
+        + (texts.public_changed if plan.public_changed else "")
     )
     if plan.exceeds(max_removal_ratio):
-        term.out(
-            f"note: that removes more than {max_removal_ratio:.0%} of the active accounts; "
-            f"`accounts-sync sync {instance.id}` refuses it without --force"
-        )
+        term.out(texts.plan_note.format(ratio=f"{max_removal_ratio:.0%}", id=instance.id))
 
 
 def print_snapshot(term: Terminal, snapshot: ServerSnapshot) -> None:
-    where = f" (database {', '.join(snapshot.databases)})" if snapshot.databases else ""
+    texts = term.speech.ledger_texts
+    where = (
+        texts.snapshot_databases.format(names=", ".join(snapshot.databases))
+        if snapshot.databases
+        else ""
+    )
     term.out(
-        f"{snapshot.db_type} {snapshot.server_version}{where}: "
-        f"{plural(len(snapshot.accounts), 'account')}"
+        texts.snapshot_line.format(
+            db_type=snapshot.db_type,
+            version=snapshot.server_version,
+            where=where,
+            accounts=counted(len(snapshot.accounts), texts.accounts),
+        )
     )
     if snapshot.accounts:
         term.table(
-            ["KEY", "KIND", "SUPERUSER", "LOCKED", "PRIVILEGES", "MEMBER OF"],
+            texts.snapshot_header,
             [
                 [
                     a.key,
                     a.kind.value,
-                    yes(a.is_superuser),
-                    yes(a.is_locked),
+                    yes(a.is_superuser, texts),
+                    yes(a.is_locked, texts),
                     len(a.privileges),
                     ", ".join(sorted(m.role for m in a.memberships)) or "-",
                 ]
@@ -282,22 +300,27 @@ def print_snapshot(term: Terminal, snapshot: ServerSnapshot) -> None:
             right=(4,),
         )
     if snapshot.public_privileges is not None:
-        term.out(f"PUBLIC holds {plural(len(snapshot.public_privileges), 'privilege')}")
+        held = counted(len(snapshot.public_privileges), texts.privileges)
+        term.out(texts.public_holds.format(privileges=held))
 
 
 # -- diffs ---------------------------------------------------------------------------------
 
 
-def _privilege(data: Mapping[str, Any]) -> str:
+def _privilege(data: Mapping[str, Any], texts: LedgerCliTexts) -> str:
     target = ".".join(data["object"])
-    text = f"{data['privilege']} on {data['scope']} {target}" if target else data["privilege"]
-    return text + (" with grant option" if data["grantable"] else "")
+    text = (
+        texts.privilege_on.format(privilege=data["privilege"], scope=data["scope"], target=target)
+        if target
+        else data["privilege"]
+    )
+    return text + (texts.grant_option if data["grantable"] else "")
 
 
-def _privileges(sign: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
+def _privileges(sign: str, items: Sequence[Mapping[str, Any]], texts: LedgerCliTexts) -> list[str]:
     if len(items) > _LISTED:
-        return [f"{sign}{len(items)} privileges"]
-    return [sign + _privilege(item) for item in items]
+        return [sign + counted(len(items), texts.privileges)]
+    return [sign + _privilege(item, texts) for item in items]
 
 
 def _value(value: object) -> str:
@@ -308,7 +331,7 @@ def _value(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _described(change_type: str, diff: Mapping[str, Any]) -> str:
+def _described(change_type: str, diff: Mapping[str, Any], texts: LedgerCliTexts) -> str:
     """An added or removed account: kind, flags, privilege count, memberships."""
     changed: Mapping[str, Mapping[str, Any]] = diff.get("changed") or {}
     added = change_type == "added"
@@ -318,36 +341,45 @@ def _described(change_type: str, diff: Mapping[str, Any]) -> str:
     parts = [str(kind)] if (kind := changed.get("kind", {}).get(side)) else []
     parts += [
         name
-        for field, name in (("is_superuser", "superuser"), ("is_locked", "locked"))
+        for field, name in (("is_superuser", texts.superuser), ("is_locked", texts.locked))
         if changed.get(field, {}).get(side)
     ]
-    parts.append(plural(len(privileges), "privilege"))
+    parts.append(counted(len(privileges), texts.privileges))
     if memberships:
-        parts.append("member of " + ", ".join(m["role"] for m in memberships))
+        parts.append(texts.member_of.format(roles=", ".join(m["role"] for m in memberships)))
     return ", ".join(parts)
 
 
-def diff_summary(change_type: str, diff: Mapping[str, Any]) -> str:
-    """One line for a change-log diff (``AccountDiff.to_json()`` data).
+def diff_summary(
+    change_type: str, diff: Mapping[str, Any], texts: LedgerCliTexts | None = None
+) -> str:
+    """One line for a change-log diff (``AccountDiff.to_json()`` data), in English unless
+    ``texts`` is another catalogue.
 
     An added or removed account is described (kind, flags, counts); otherwise each granted
     (``+``) or revoked (``-``) privilege and membership and each changed field is listed, more
     than three privileges on one side being counted instead.
     """
+    texts = texts or LedgerCliTexts()
     if change_type in ("added", "removed"):
-        return _described(change_type, diff)
+        return _described(change_type, diff, texts)
     changed: Mapping[str, Mapping[str, Any]] = diff.get("changed") or {}
-    parts = _privileges("+", diff.get("granted") or []) + _privileges(
-        "-", diff.get("revoked") or []
+    parts = _privileges("+", diff.get("granted") or [], texts) + _privileges(
+        "-", diff.get("revoked") or [], texts
     )
     for sign, key in (("+", "memberships_granted"), ("-", "memberships_revoked")):
         parts += [
-            f"{sign}member of {m['role']}" + (" (admin)" if m["admin_option"] else "")
+            sign
+            + texts.member_of.format(roles=m["role"])
+            + (texts.admin if m["admin_option"] else "")
             for m in diff.get(key) or []
         ]
     parts += [
-        f"{name.removeprefix('attributes.')}: {_value(values.get('before'))} -> "
-        f"{_value(values.get('after'))}"
+        texts.field_change.format(
+            name=name.removeprefix("attributes."),
+            before=_value(values.get("before")),
+            after=_value(values.get("after")),
+        )
         for name, values in sorted(changed.items())
     ]
-    return "; ".join(parts) or "no difference"
+    return "; ".join(parts) or texts.no_difference

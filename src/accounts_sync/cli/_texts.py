@@ -1,4 +1,4 @@
-"""The CLI's own texts for sessions, progress and the demo, in both languages.
+"""The CLI's own texts in both languages (the ledger commands' are in ``_ledger_texts``).
 
 A run picks one catalogue with the library's ``Messages`` and ``LedgerMessages`` of the same
 language, so no screen mixes languages. Enum values (``completed_with_errors``) and the
@@ -11,6 +11,7 @@ import attrs
 
 from .._messages import Messages
 from ..ledger import LedgerMessages
+from ._ledger_texts import LedgerCliTexts
 
 __all__ = ["CliTexts", "Speech"]
 
@@ -136,6 +137,11 @@ class Speech:
     @property
     def texts(self) -> CliTexts:
         return CliTexts.chinese() if self.language == "zh" else CliTexts()
+
+    @property
+    def ledger_texts(self) -> LedgerCliTexts:
+        """The texts of ``instances``, ``accounts``, ``changes``, ``plan`` and ``collect``."""
+        return LedgerCliTexts.chinese() if self.language == "zh" else LedgerCliTexts()
 
     @property
     def messages(self) -> Messages:
