@@ -143,7 +143,9 @@ class _Fitter:
 
     def text(self, item: str, limit: int) -> str:
         fitted = fit_text(item, limit)
-        self.grow(None, len(json.dumps(fitted)) + 2)
+        # An estimate (escapes make JSON up to 6x longer): enough to stop a runaway walk, and
+        # far cheaper than encoding each string; the exact size is checked once, at the end.
+        self.grow(None, len(fitted) + 2)
         return fitted
 
     def grow(self, item: Any, size: int) -> Any:

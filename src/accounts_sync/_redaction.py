@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import functools
 import re
 import sys
 import uuid
@@ -113,8 +114,12 @@ _OPENING_QUOTE = re.compile(r"\\*[\"']|\{")
 
 def is_sensitive_key(key: object) -> bool:
     """True when a mapping key names a secret (``password``, ``api_key``, ``DB_TOKEN``, ``dsn``)."""
-    if not isinstance(key, str):
-        return False
+    return isinstance(key, str) and _sensitive(key)
+
+
+# Results of one sync service repeat the same few keys instance after instance: remember them.
+@functools.lru_cache(maxsize=4096)
+def _sensitive(key: str) -> bool:
     if _SENSITIVE_KEY.search(key) is not None:
         return True
     return "auth" in key.lower() and any(word.lower() == "auth" for word in _KEY_WORDS.findall(key))
