@@ -114,15 +114,20 @@ _OPENING_QUOTE = re.compile(r"\\*[\"']|\{")
 
 def is_sensitive_key(key: object) -> bool:
     """True when a mapping key names a secret (``password``, ``api_key``, ``DB_TOKEN``, ``dsn``)."""
-    return isinstance(key, str) and _sensitive(key)
+    if not isinstance(key, str):
+        return False
+    # Results of one sync service repeat the same few keys instance after instance: remember
+    # the short ones (a hostile result's huge keys are not kept alive by the cache).
+    return _remembered(key) if len(key) <= 64 else _sensitive(key)
 
 
-# Results of one sync service repeat the same few keys instance after instance: remember them.
-@functools.lru_cache(maxsize=4096)
 def _sensitive(key: str) -> bool:
     if _SENSITIVE_KEY.search(key) is not None:
         return True
     return "auth" in key.lower() and any(word.lower() == "auth" for word in _KEY_WORDS.findall(key))
+
+
+_remembered = functools.lru_cache(maxsize=4096)(_sensitive)
 
 
 def redact_text(text: str) -> str:
