@@ -36,7 +36,7 @@ __all__ = [
     "TERMINAL_SESSION_STATUSES",
     "batched",
     "conflict_holder",
-    "fits_bigint",
+    "fits_integer",
     "implied_status",
     "is_stale",
     "is_stalled",
@@ -241,7 +241,7 @@ def plausible_session_id(session_id: object) -> bool:
     )
 
 
-def fits_bigint(instance_id: object, *, bits: int = 64) -> bool:
+def fits_integer(instance_id: object, *, bits: int = 64) -> bool:
     """``instance_id`` is an int (not a bool) a signed integer column of ``bits`` can hold."""
     limit = 2 ** (bits - 1)
     return (

@@ -165,7 +165,6 @@ PUBLIC = {
         "make_session_machine",
     ],
     "accounts_sync.contrib.http": [
-        "MAX_INSTANCE_ID",
         "MAX_SESSION_ID_LENGTH",
         "ROUTES",
         "Action",

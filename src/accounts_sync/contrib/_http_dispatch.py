@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 import attrs
 
 from .._errors import ConflictError, NotFoundError
+from .._lifecycle import MAX_SESSION_ID_LENGTH, fits_integer, plausible_session_id
 from .._messages import Messages
 from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 from .._sessions import SyncSessionInfo
@@ -29,7 +30,6 @@ from ._http_errors import (
 )
 
 __all__ = [
-    "MAX_INSTANCE_ID",
     "MAX_SESSION_ID_LENGTH",
     "ROUTES",
     "DeferredLaunch",
@@ -39,12 +39,6 @@ __all__ = [
     "ServiceSource",
     "Transaction",
 ]
-
-MAX_INSTANCE_ID = 2**63 - 1
-"""The largest id a database can hold (a signed 64-bit ``BIGINT``); a larger one is not found."""
-
-MAX_SESSION_ID_LENGTH = 64
-"""Session ids are UUIDs (36 characters); anything much longer names no session."""
 
 ServiceSource: TypeAlias = (
     "AccountsSyncActionsService[Any] | Callable[[], AccountsSyncActionsService[Any]]"
@@ -253,7 +247,7 @@ def _sync_all(call: _Call, args: Mapping[str, object]) -> HttpResponse:
 
 def _sync_instance(call: _Call, args: Mapping[str, object]) -> HttpResponse:
     instance_id = _instance_id(args["instance_id"])
-    if instance_id is None or instance_id > MAX_INSTANCE_ID:
+    if instance_id is None or not fits_integer(instance_id):
         # No database row has this id, and some drivers overflow on it: the hook sees no target.
         call.authorize(None)
         raise NotFoundError(call.messages.instance_not_found)
@@ -288,20 +282,10 @@ def _instance_id(raw: object) -> int | None:
     return raw
 
 
-def _well_formed_session_id(session_id: object) -> bool:
-    return (
-        isinstance(session_id, str)
-        and 0 < len(session_id) <= MAX_SESSION_ID_LENGTH
-        # NUL, control characters and lone surrogates name no session, and some stores or
-        # drivers raise on them.
-        and session_id.isprintable()
-    )
-
-
 def _authorized_session(call: _Call, args: Mapping[str, object]) -> SyncSessionInfo:
     session_id = args["session_id"]
     info = None
-    if _well_formed_session_id(session_id):
+    if plausible_session_id(session_id):
         assert isinstance(session_id, str)
         info = call.service.sessions.get_session(session_id)
     if info is None:

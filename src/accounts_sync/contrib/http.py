@@ -33,7 +33,6 @@ from ._http_authorize import (
     require_authorize,
 )
 from ._http_dispatch import (
-    MAX_INSTANCE_ID,
     MAX_SESSION_ID_LENGTH,
     ROUTES,
     DeferredLaunch,
@@ -46,7 +45,6 @@ from ._http_dispatch import (
 from ._http_errors import HttpResponse, error_response, status_of
 
 __all__ = [
-    "MAX_INSTANCE_ID",
     "MAX_SESSION_ID_LENGTH",
     "ROUTES",
     "Action",

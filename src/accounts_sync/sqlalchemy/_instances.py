@@ -11,7 +11,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from .._lifecycle import IN_BATCH, batched, fits_bigint
+from .._lifecycle import IN_BATCH, batched, fits_integer
 from ._missing_tables import explain_missing_tables
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, same_engine
 from ._tables import instances_table
@@ -231,7 +231,7 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         return total - inactive
 
     def get(self, instance_id: int) -> InstanceT | None:
-        if not fits_bigint(instance_id, bits=_id_bits(self._map.id)):
+        if not fits_integer(instance_id, bits=_id_bits(self._map.id)):
             return None  # no row can have it; asking would be a database error, not an answer
         found = self._fetch(sa.and_(self._map.id == instance_id, self._map.not_deleted()))
         return found[0] if found else None
@@ -251,7 +251,7 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         m = self._map
         if not (ref.isascii() and ref.isdigit()):
             return self._fetch(sa.and_(m.name == ref, m.not_deleted()), m.id)
-        if not fits_bigint(int(ref), bits=_id_bits(m.id)):
+        if not fits_integer(int(ref), bits=_id_bits(m.id)):
             return []  # no row can have it; binding it would overflow the column
         return self._fetch(sa.and_(m.id == int(ref), m.not_deleted()), m.id)
 
