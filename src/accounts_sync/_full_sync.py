@@ -18,6 +18,7 @@ import attrs
 from . import _lifecycle as rules
 from ._bookkeeping import Bookkeeping
 from ._bounds import fit_count, fit_name, fit_text, storable_details, storable_error
+from ._checks import at_least, seconds
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError, ValidationError
 from ._jobs import fail_session, reap
@@ -128,18 +129,13 @@ class FullSyncTask(Generic[InstanceT]):
         cancel_grace: float = DEFAULT_CANCEL_GRACE,
         max_abandoned_threads: int | None = None,
     ) -> None:
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise ValidationError("max_workers must be an integer >= 1")
-        if instance_timeout is not None and not instance_timeout > 0:
-            raise ValidationError("instance_timeout must be None or > 0 seconds")
-        if not heartbeat_interval > 0:
-            raise ValidationError("heartbeat_interval must be > 0 seconds")
-        if not cancel_grace >= 0:
-            raise ValidationError("cancel_grace must be >= 0 seconds")
+        at_least("max_workers", max_workers, 1)
+        seconds("instance_timeout", instance_timeout, optional=True)
+        seconds("heartbeat_interval", heartbeat_interval)
+        seconds("cancel_grace", cancel_grace, zero=True)
         if max_abandoned_threads is None:
             max_abandoned_threads = 2 * max_workers
-        if isinstance(max_abandoned_threads, bool) or max_abandoned_threads < 0:
-            raise ValidationError("max_abandoned_threads must be an integer >= 0")
+        at_least("max_abandoned_threads", max_abandoned_threads, 0)
         self.instances = instances
         self.sessions = sessions
         self.sync_service = sync_service

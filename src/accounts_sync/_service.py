@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ._bounds import fit_text, storable_details
+from ._checks import at_least, seconds
 from ._enums import SyncCategory, SyncType
 from ._errors import ConflictError, NotFoundError, ValidationError
 from ._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
@@ -101,8 +102,8 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         instance_timeout: float | None = None,
         max_abandoned_calls: int = 8,
     ) -> None:
-        if instance_timeout is not None and not instance_timeout > 0:
-            raise ValidationError("instance_timeout must be None or > 0 seconds")
+        seconds("instance_timeout", instance_timeout, optional=True)
+        at_least("max_abandoned_calls", max_abandoned_calls, 0)
         self.sync_service = sync_service
         self.instances = instances
         self.sessions = sessions
@@ -124,8 +125,6 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         self.allow_concurrent_full_sync = allow_concurrent_full_sync
         self.stale_after = stale_after
         self.instance_timeout = instance_timeout
-        if isinstance(max_abandoned_calls, bool) or max_abandoned_calls < 0:
-            raise ValidationError("max_abandoned_calls must be an integer >= 0")
         self._abandoned = _AbandonedCalls(max_abandoned_calls)
 
     def prepare_background_full_sync(
