@@ -429,7 +429,6 @@ class _Run(Generic[InstanceT]):
         task = self.task
         texts = task.messages
         context = texts.context_for(instance.name)
-        log = self._log(instance)
         try:
             raw = task.sync_service.sync_accounts(
                 instance,
@@ -443,14 +442,17 @@ class _Run(Generic[InstanceT]):
         except BaseException as error:
             # Not just ``Exception``: a worker that dies without a result (e.g. host code raising
             # SystemExit) would leave the coordinator waiting, heartbeating, forever.
-            log.warning(texts.instance_sync_error, error=error)
+            self._log(instance).warning(texts.instance_sync_error, error=error)
             return RecordOutcome(
                 instance_id=instance.id,
                 status=RecordStatus.FAILED,
                 error_message=storable_error(error),
             )
         if not success:
-            log.warning(texts.instance_sync_failed, result_message=details["message"])
+            # Built only here: a successful instance (the common case) logs nothing.
+            self._log(instance).warning(
+                texts.instance_sync_failed, result_message=details["message"]
+            )
             return RecordOutcome(
                 instance_id=instance.id,
                 status=RecordStatus.FAILED,
