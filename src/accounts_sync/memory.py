@@ -7,7 +7,7 @@ import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
@@ -112,17 +112,7 @@ class _Session:
     records: dict[int, SyncRecordInfo] = attrs.Factory(dict)
 
     def info(self) -> SyncSessionInfo:
-        return SyncSessionInfo(**_field_values(self, SyncSessionInfo))
-
-
-def _field_values(source: Any, snapshot: type[Any]) -> dict[str, Any]:
-    """The attributes of ``source`` that ``snapshot`` has fields for."""
-    names = {field.name for field in attrs.fields(snapshot)}
-    return {
-        field.name: getattr(source, field.name)
-        for field in attrs.fields(type(source))
-        if field.name in names
-    }
+        return SyncSessionInfo.from_row(attrs.asdict(self, recurse=False))
 
 
 class InMemorySyncSessionRepository:
