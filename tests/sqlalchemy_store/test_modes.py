@@ -119,3 +119,11 @@ def test_a_sessionmaker_repository_commits_every_operation(engine: sa.Engine) ->
 def test_a_session_is_not_a_standalone_bind(engine: sa.Engine) -> None:
     with Session(engine) as session, pytest.raises(TypeError, match="bound"):
         SqlAlchemySyncSessionRepository(session)  # type: ignore[arg-type]
+
+
+def test_a_repository_says_whether_it_is_bound(engine: sa.Engine) -> None:
+    with Session(engine) as session:
+        assert SqlAlchemySyncSessionRepository.bound(session).is_bound
+        assert SqlAlchemyInstanceRepository.bound(session).is_bound
+    assert not SqlAlchemySyncSessionRepository(engine).is_bound
+    assert not SqlAlchemyInstanceRepository(sessionmaker(engine)).is_bound

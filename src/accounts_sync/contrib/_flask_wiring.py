@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from .._service import AccountsSyncActionsService
-from ..sqlalchemy._scopes import _BoundScope
 
 __all__ = ["check_wiring"]
 
@@ -49,4 +48,4 @@ def check_wiring(
 
 
 def _bound(*stores: object) -> bool:
-    return any(isinstance(getattr(store, "_scope", None), _BoundScope) for store in stores)
+    return any(getattr(store, "is_bound", False) is True for store in stores)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from .._lifecycle import IN_BATCH, batched, fits_integer
 from ._missing_tables import explain_missing_tables
-from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, same_engine
+from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, is_bound, same_engine
 from ._tables import instances_table
 
 __all__ = ["InstanceColumns", "InstanceRow", "SqlAlchemyInstanceRepository"]
@@ -177,6 +177,11 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
             .where(m.id.in_(self._lock_in_order.scalar_subquery()))
             .values(bump)
         )
+
+    @property
+    def is_bound(self) -> bool:
+        """True for a repository writing in the host's session (``.bound(session)``)."""
+        return is_bound(self._scope)
 
     @overload
     @classmethod

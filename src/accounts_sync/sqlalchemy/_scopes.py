@@ -9,7 +9,7 @@ from typing import Any, Protocol, Union, runtime_checkable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
-__all__ = ["Bind", "BoundSession", "Scope", "as_scope", "bound_scope", "same_engine"]
+__all__ = ["Bind", "BoundSession", "Scope", "as_scope", "bound_scope", "is_bound", "same_engine"]
 
 Bind = Union[sa.Engine, "sessionmaker[Session]"]
 """What a standalone repository runs on: an Engine, or a sessionmaker."""
@@ -131,3 +131,8 @@ def same_engine(one: Scope, other: Scope) -> bool:
         and isinstance(other, _EngineScope)
         and one._engine is other._engine
     )
+
+
+def is_bound(scope: Scope) -> bool:
+    """The scope writes in a host's ORM session (``.bound(session)``), not on its own."""
+    return isinstance(scope, _BoundScope)

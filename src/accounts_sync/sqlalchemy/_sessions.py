@@ -20,7 +20,7 @@ from accounts_sync.ports import Clock
 
 from ._instances import SqlAlchemyInstanceRepository
 from ._missing_tables import explain_missing_tables
-from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope
+from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, is_bound
 from ._statements import REFUSED, Statements
 from ._tables import SyncTables, sync_tables
 
@@ -85,6 +85,11 @@ class SqlAlchemySyncSessionRepository:
         view = copy.copy(self)
         view._counting = instances
         return view
+
+    @property
+    def is_bound(self) -> bool:
+        """True for a repository writing in the host's session (``.bound(session)``)."""
+        return is_bound(self._scope)
 
     @classmethod
     def bound(
