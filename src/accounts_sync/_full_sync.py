@@ -183,16 +183,28 @@ class FullSyncTask(Generic[InstanceT]):
         **_ignored: Any,
     ) -> FullSyncSummary:
         """Run a full sync; with ``session_id`` claim that prepared session, else create one."""
+        claimed = self.claim(manual_run=manual_run, created_by=created_by, session_id=session_id)
+        if isinstance(claimed, FullSyncSummary):
+            return claimed
+        return self._run(*claimed, created_by)
+
+    def claim(
+        self, *, manual_run: bool, created_by: int | None, session_id: str | None
+    ) -> tuple[str, SyncType] | FullSyncSummary:
+        """Claim the prepared session (or create and claim one): its id and type, else the
+        summary of a run that runs nothing (duplicate delivery, single-flight conflict)."""
         if session_id is None:
-            return self._run_unprepared(manual_run=manual_run, created_by=created_by)
+            return self._claim_unprepared(manual_run=manual_run, created_by=created_by)
         info = self.sessions.get_session(session_id)
         if info is None:
             raise ValidationError(self.messages.session_not_found, extra={"session_id": session_id})
         if not self.sessions.claim_session(session_id):
             return self._skip(session_id, created_by)
-        return self._run(info.session_id, info.sync_type, created_by)
+        return info.session_id, info.sync_type
 
-    def _run_unprepared(self, *, manual_run: bool, created_by: int | None) -> FullSyncSummary:
+    def _claim_unprepared(
+        self, *, manual_run: bool, created_by: int | None
+    ) -> tuple[str, SyncType] | FullSyncSummary:
         reap(self.sessions, self.stale_after, self.stalled_after, self.messages)
         sync_type = SyncType.MANUAL_TASK if manual_run else SyncType.SCHEDULED_TASK
         try:
@@ -207,7 +219,7 @@ class FullSyncTask(Generic[InstanceT]):
             return FullSyncSummary.of(current, claimed=False)
         if not self.sessions.claim_session(info.session_id):
             return self._skip(info.session_id, created_by)
-        return self._run(info.session_id, sync_type, created_by)
+        return info.session_id, sync_type
 
     def _skip(self, session_id: str, created_by: int | None) -> FullSyncSummary:
         current = self.sessions.get_session(session_id)

@@ -10,8 +10,11 @@ pending session. A terminal session never changes again::
     pending ──claim──▶ running ──finish──▶ completed | completed_with_errors | failed | cancelled
        └──────── cancel / finish / reap ──▶ cancelled | failed …
 
-Records move ``pending → running → completed | failed`` or ``pending → cancelled``; when a
-session ends with records still open, :func:`settle_record` says what becomes of them.
+Records move ``pending → running → completed | failed`` or ``pending → cancelled``; a fan-out
+chunk claims a record (``pending → running``, or again once a lost chunk's claim is older than
+the lease, :func:`claimable`) and releases a claim it never started (``running → pending``)
+when the session is cancelled. When a session ends with records still open,
+:func:`settle_record` says what becomes of them.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ __all__ = [
     "SESSION_TRANSITIONS",
     "TERMINAL_SESSION_STATUSES",
     "batched",
+    "claimable",
     "conflict_holder",
+    "fan_out_status",
     "fits_integer",
     "implied_status",
     "is_stale",
@@ -70,7 +75,10 @@ RECORD_TRANSITIONS: Mapping[RecordStatus, frozenset[RecordStatus]] = {
     RecordStatus.PENDING: frozenset(
         {RecordStatus.RUNNING, RecordStatus.CANCELLED, RecordStatus.FAILED}
     ),
-    RecordStatus.RUNNING: frozenset({RecordStatus.COMPLETED, RecordStatus.FAILED}),
+    # Back to pending only when a fan-out chunk releases a claim it never started (cancel).
+    RecordStatus.RUNNING: frozenset(
+        {RecordStatus.COMPLETED, RecordStatus.FAILED, RecordStatus.PENDING}
+    ),
     RecordStatus.COMPLETED: frozenset(),
     RecordStatus.FAILED: frozenset(),
     RecordStatus.CANCELLED: frozenset(),
@@ -212,6 +220,31 @@ def settled_status(info: SyncSessionInfo) -> SessionStatus | None:
         failed=info.failed_instances,
         cancelled=info.cancel_requested or info.cancelled_instances > 0,
     )
+
+
+def claimable(status: RecordStatus, started_at: dt.datetime | None, cutoff: dt.datetime) -> bool:
+    """A fan-out chunk may claim the record: it is pending, or running under a claim taken
+    before ``cutoff`` (now minus the lease), whose chunk is taken for lost."""
+    if status is RecordStatus.PENDING:
+        return True
+    return status is RecordStatus.RUNNING and started_at is not None and started_at < cutoff
+
+
+def fan_out_status(info: SyncSessionInfo, *, running_records: int) -> SessionStatus | None:
+    """What a fan-out session ends as once a chunk is done with it; None while it goes on.
+
+    Every record settled: the status its counters imply (:func:`settled_status`). Cancel
+    requested and no record running any more: cancelled (its pending records never ran).
+    Whoever sees this first finishes the session; ``finish_session``'s compare-and-set makes
+    that happen once, and since each chunk reads after its own writes commit, the last
+    chunk to settle always sees it.
+    """
+    settled = settled_status(info)
+    if settled is not None or info.status is not SessionStatus.RUNNING:
+        return settled
+    if info.cancel_requested and running_records == 0:
+        return SessionStatus.CANCELLED
+    return None
 
 
 def records_to_add(

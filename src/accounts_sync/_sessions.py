@@ -11,7 +11,7 @@ from typing_extensions import Self
 
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 
-__all__ = ["FullSyncJob", "RecordOutcome", "SyncRecordInfo", "SyncSessionInfo"]
+__all__ = ["FullSyncJob", "RecordClaim", "RecordOutcome", "SyncRecordInfo", "SyncSessionInfo"]
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -150,6 +150,16 @@ class RecordOutcome:
     def __attrs_post_init__(self) -> None:
         if self.status not in (RecordStatus.COMPLETED, RecordStatus.FAILED):
             raise ValueError(f"a record outcome is completed or failed, not {self.status}")
+
+
+@attrs.frozen(kw_only=True)
+class RecordClaim:
+    """What one ``claim_records`` call took: ``claimed`` ids are now this caller's to run;
+    ``held`` ids run under another caller's claim, whose lease ends by ``held_until``."""
+
+    claimed: tuple[int, ...] = ()
+    held: tuple[int, ...] = ()
+    held_until: dt.datetime | None = attrs.field(default=None, converter=_utc)
 
 
 @attrs.frozen(kw_only=True)

@@ -15,7 +15,7 @@ from . import _lifecycle as rules
 from ._clock import utc_now
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError
-from ._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
+from ._sessions import RecordClaim, RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from .ports import Clock, SupportsInstance
 
 __all__ = ["InMemoryInstanceRepository", "InMemorySyncSessionRepository"]
@@ -256,6 +256,57 @@ class InMemorySyncSessionRepository:
                     session.failed_instances += 1
             if session.status is SessionStatus.RUNNING:
                 session.heartbeat_at = session.progress_at = now
+
+    def claim_records(
+        self, session_id: str, instance_ids: Sequence[int], *, lease: dt.timedelta
+    ) -> RecordClaim | None:
+        with self._lock:
+            session = self._find(session_id)
+            if (
+                session is None
+                or session.status is not SessionStatus.RUNNING
+                or session.cancel_requested
+            ):
+                return None
+            now = self.clock()
+            claimed, held, until = [], [], []
+            for instance_id in dict.fromkeys(instance_ids):
+                record = session.records.get(instance_id)
+                if record is None:
+                    continue
+                if rules.claimable(record.status, record.started_at, now - lease):
+                    session.records[instance_id] = attrs.evolve(
+                        record, status=RecordStatus.RUNNING, started_at=now
+                    )
+                    claimed.append(instance_id)
+                elif record.status is RecordStatus.RUNNING:
+                    held.append(instance_id)
+                    until.append((record.started_at or now) + lease)
+            return RecordClaim(
+                claimed=tuple(claimed), held=tuple(held), held_until=max(until, default=None)
+            )
+
+    def release_records(self, session_id: str, instance_ids: Sequence[int]) -> int:
+        with self._lock:
+            session = self._find(session_id)
+            if session is None or session.status is not SessionStatus.RUNNING:
+                return 0
+            released = 0
+            for instance_id in dict.fromkeys(instance_ids):
+                record = session.records.get(instance_id)
+                if record is not None and record.status is RecordStatus.RUNNING:
+                    session.records[instance_id] = attrs.evolve(
+                        record, status=RecordStatus.PENDING, started_at=None
+                    )
+                    released += 1
+            return released
+
+    def count_running(self, session_id: str) -> int:
+        with self._lock:
+            session = self._find(session_id)
+            if session is None:
+                return 0
+            return sum(r.status is RecordStatus.RUNNING for r in session.records.values())
 
     def heartbeat(self, session_id: str) -> None:
         with self._lock:

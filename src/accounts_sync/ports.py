@@ -8,19 +8,21 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ._clock import utc_now
 from ._enums import SessionStatus, SyncCategory, SyncType
-from ._sessions import FullSyncJob, RecordOutcome, SyncRecordInfo, SyncSessionInfo
+from ._sessions import FullSyncJob, RecordClaim, RecordOutcome, SyncRecordInfo, SyncSessionInfo
 
 __all__ = [
     "Clock",
     "FullSyncJob",
     "InstanceRepository",
     "Launcher",
+    "RecordClaim",
     "RecordOutcome",
     "SupportsAccountSync",
     "SupportsBulkSyncCount",
     "SupportsCountedRecords",
     "SupportsInstance",
     "SupportsRecordAdvance",
+    "SupportsRecordClaims",
     "SyncSessionRepository",
     "SyncTask",
     "utc_now",
@@ -221,6 +223,32 @@ class SupportsCountedRecords(Protocol):
     """
 
     def counting_with(self, instances: object) -> SyncSessionRepository | None: ...
+
+
+@runtime_checkable
+class SupportsRecordClaims(Protocol):
+    """**Protocol**, optional: the record claims a fan-out full sync needs (chunks of one
+    session run by many processes at once). Every method is atomic across processes.
+    """
+
+    def claim_records(
+        self, session_id: str, instance_ids: Sequence[int], *, lease: dt.timedelta
+    ) -> RecordClaim | None:
+        """Compare-and-set each record ``pending → running``, or ``running → running`` when
+        its claim (``started_at``) is older than ``lease`` (``_lifecycle.claimable``), stamping
+        ``started_at``. ``None``, and no change, when the session is not running or a cancel
+        was requested. Ids without a record, or with a finished one, are neither claimed nor
+        held."""
+        ...
+
+    def release_records(self, session_id: str, instance_ids: Sequence[int]) -> int:
+        """Put the caller's claimed, never started records back to ``pending`` (``running →
+        pending``, ``started_at`` cleared) while the session is running; how many moved."""
+        ...
+
+    def count_running(self, session_id: str) -> int:
+        """How many of the session's records are ``running``."""
+        ...
 
 
 class SyncTask(Protocol):

@@ -18,6 +18,7 @@ from accounts_sync._errors import ConflictError
 from accounts_sync._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from accounts_sync.ports import Clock
 
+from ._claims import RecordClaims
 from ._instances import SqlAlchemyInstanceRepository
 from ._missing_tables import explain_missing_tables
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, is_bound
@@ -47,7 +48,7 @@ _CONFLICT_ATTEMPTS = 3
 
 
 @explain_missing_tables
-class SqlAlchemySyncSessionRepository:
+class SqlAlchemySyncSessionRepository(RecordClaims):
     """Sessions and records in SQL tables, with exactly the in-memory store's semantics.
 
     Standalone (``SqlAlchemySyncSessionRepository(engine_or_sessionmaker)``), every method is

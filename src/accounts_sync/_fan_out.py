@@ -1,0 +1,287 @@
+"""Fan-out full syncs: one session split into chunks of instances that any process may run.
+
+The session and its records, not the engine, are the source of truth: a chunk claims its
+records by compare-and-set (``SupportsRecordClaims``), runs what it claimed exactly as the
+thread mode runs instances (``_Run``: timeouts, cancel grace, heartbeats, counts, redaction,
+logging), and the chunk that settles the last record finishes the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from . import _lifecycle as rules
+from ._bounds import fit_name, fit_text
+from ._checks import at_least
+from ._clock import utc_now
+from ._enums import RecordStatus, SessionStatus, SyncType
+from ._full_sync import (
+    ACTION,
+    DEFAULT_STALE_AFTER,
+    STALL_MARGIN,
+    FullSyncSummary,
+    FullSyncTask,
+    _Run,
+)
+from ._jobs import fail_session
+from ._messages import Messages
+from ._observability import ActionLog
+from ._sessions import RecordOutcome
+from .ports import SupportsInstance, SupportsRecordClaims, SyncSessionRepository
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "ChunkResult",
+    "FanOut",
+    "FanOutChunk",
+    "finish_if_settled",
+]
+
+logger = logging.getLogger(__name__)
+
+InstanceT = TypeVar("InstanceT", bound=SupportsInstance)
+
+DEFAULT_CHUNK_SIZE = 50
+"""Instances per chunk: a few store round trips per chunk, small enough to spread well."""
+CHUNK_ACTION = "sync_all_accounts_chunk"
+
+
+def _int_tuple(values: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(value) for value in values)
+
+
+@attrs.frozen(kw_only=True)
+class FanOutChunk:
+    """One chunk's task message: plain data that may cross a process."""
+
+    session_id: str
+    instance_ids: tuple[int, ...] = attrs.field(converter=_int_tuple)
+    sync_type: SyncType = attrs.field(default=SyncType.MANUAL_TASK, converter=SyncType)
+    created_by: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "instance_ids": list(self.instance_ids),
+            "sync_type": self.sync_type.value,
+            "created_by": self.created_by,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FanOutChunk:
+        created_by = data.get("created_by")
+        return cls(
+            session_id=str(data["session_id"]),
+            instance_ids=data["instance_ids"],
+            sync_type=data.get("sync_type", SyncType.MANUAL_TASK),
+            created_by=None if created_by is None else int(created_by),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ChunkResult:
+    """What one chunk run did. ``held`` records run under another claim (a duplicate delivery
+    or a lost chunk): run the chunk again with them after ``retry_after`` seconds, when that
+    claim's lease has ended. ``finished`` is the status this run finished the session with."""
+
+    session_id: str
+    claimed: int = 0
+    held: tuple[int, ...] = ()
+    retry_after: float | None = None
+    finished: SessionStatus | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "claimed": self.claimed,
+            "held": list(self.held),
+            "retry_after": self.retry_after,
+            "finished": None if self.finished is None else self.finished.value,
+        }
+
+
+class FanOut(Generic[InstanceT]):
+    """A full sync run as chunks of ``chunk_size`` instances, built on a ``FullSyncTask``
+    (its stores, sync service, ``max_workers`` threads per chunk, timeouts and texts).
+
+    :meth:`start` claims the session and splits it; :meth:`run_chunk` runs one chunk, in any
+    process. A record whose claim is older than ``lease`` is taken for lost and claimed
+    again. The default lease is as long as a live chunk can hold a claim: every instance
+    timed out, one slot after another, plus the cancel grace and ``STALL_MARGIN``; without an
+    ``instance_timeout`` it is ``DEFAULT_STALE_AFTER``.
+    """
+
+    def __init__(
+        self,
+        task: FullSyncTask[InstanceT],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        lease: dt.timedelta | None = None,
+    ) -> None:
+        at_least("chunk_size", chunk_size, 1)
+        if not isinstance(task.sessions, SupportsRecordClaims):
+            raise TypeError(
+                "a fan-out full sync needs a session store with record claims"
+                " (SupportsRecordClaims), such as the SQLAlchemy or Django store"
+            )
+        if lease is not None and lease <= dt.timedelta(0):
+            raise ValueError("lease must be positive")
+        self.task = task
+        self.claims: SupportsRecordClaims = task.sessions
+        self.chunk_size = chunk_size
+        self.lease = lease or _default_lease(task, chunk_size)
+
+    @property
+    def messages(self) -> Messages:
+        return self.task.messages
+
+    def start(
+        self,
+        *,
+        manual_run: bool = True,
+        created_by: int | None = None,
+        session_id: str | None = None,
+    ) -> tuple[FullSyncSummary, list[FanOutChunk]]:
+        """Claim the session (or create one), add its records and split them into chunks.
+
+        No chunks: nothing to run (a duplicate delivery, a conflict, or no instances, in which
+        case the session is finished here). A store error fails the session and is raised.
+        """
+        task = self.task
+        claimed = task.claim(manual_run=manual_run, created_by=created_by, session_id=session_id)
+        if isinstance(claimed, FullSyncSummary):
+            return claimed, []
+        session_id, sync_type = claimed
+        log = ActionLog(logger, ACTION, {"created_by": created_by, "session_id": session_id})
+        try:
+            instances = list(task.instances.list_active())
+            task.sessions.add_records(session_id, [(i.id, fit_name(i.name)) for i in instances])
+            ids = [item.id for item in instances]
+            chunks = [
+                FanOutChunk(
+                    session_id=session_id,
+                    instance_ids=part,
+                    sync_type=sync_type,
+                    created_by=created_by,
+                )
+                for part in rules.batched(ids, self.chunk_size)
+            ]
+            log.bind(total_instances=len(ids), chunks=len(chunks)).info(
+                self.messages.full_sync_started
+            )
+            if not chunks:
+                log.info(self.messages.full_sync_no_instances)
+                task.sessions.finish_session(session_id, status=SessionStatus.COMPLETED)
+        except BaseException as error:
+            fail_session(task.sessions, session_id, error, log=log, messages=self.messages)
+            raise
+        current = task.sessions.get_session(session_id)
+        return FullSyncSummary.of(current, claimed=True), chunks
+
+    def run_chunk(self, chunk: FanOutChunk) -> ChunkResult:
+        """Claim the chunk's records, run the claimed ones, and finish the session if it has
+        settled. A store error fails the session and is raised."""
+        session_id = chunk.session_id
+        log = ActionLog(
+            logger, CHUNK_ACTION, {"created_by": chunk.created_by, "session_id": session_id}
+        )
+        try:
+            claim = self.claims.claim_records(session_id, chunk.instance_ids, lease=self.lease)
+            if claim is None:
+                # Cancelled, or over: this chunk starts nothing.
+                log.info(self.messages.full_sync_skipped, instances=len(chunk.instance_ids))
+                finished = finish_if_settled(self.task.sessions, session_id, messages=self.messages)
+                return ChunkResult(session_id=session_id, finished=finished)
+            cancelled = self._execute(chunk, claim.claimed, log)
+            if cancelled:
+                # What this chunk claimed but never started goes back to pending, so the
+                # cancelled session counts it as cancelled, as the thread mode does.
+                self.claims.release_records(session_id, claim.claimed)
+            finished = finish_if_settled(self.task.sessions, session_id, messages=self.messages)
+        except BaseException as error:
+            fail_session(self.task.sessions, session_id, error, log=log, messages=self.messages)
+            raise
+        retry_after = None
+        if claim.held and claim.held_until is not None and finished is None:
+            retry_after = max((claim.held_until - utc_now()).total_seconds(), 0.0)
+        return ChunkResult(
+            session_id=session_id,
+            claimed=len(claim.claimed),
+            held=claim.held,
+            retry_after=retry_after,
+            finished=finished,
+        )
+
+    def _execute(self, chunk: FanOutChunk, claimed: Sequence[int], log: ActionLog) -> bool:
+        """Run the claimed instances as the thread mode does; True if it saw a cancel."""
+        task = self.task
+        instances: list[InstanceT] = []
+        gone: list[RecordOutcome] = []
+        for instance_id in claimed:
+            instance = task.instances.get(instance_id)
+            if instance is None:
+                # Deleted since the session started: nothing to sync, and nothing to retry.
+                log.bind(instance_id=instance_id).warning(self.messages.instance_not_found)
+                gone.append(
+                    RecordOutcome(
+                        instance_id=instance_id,
+                        status=RecordStatus.FAILED,
+                        error_message=fit_text(self.messages.instance_not_found),
+                    )
+                )
+            else:
+                instances.append(instance)
+        if gone:
+            task.sessions.finish_records(chunk.session_id, gone)
+        run = _Run(
+            task,
+            session_id=chunk.session_id,
+            sync_type=chunk.sync_type,
+            created_by=chunk.created_by,
+        )
+        run.execute(instances)
+        return run.cancelled
+
+
+def finish_if_settled(
+    sessions: SyncSessionRepository, session_id: str, *, messages: Messages
+) -> SessionStatus | None:
+    """Finish a fan-out session that has settled (:func:`~accounts_sync._lifecycle.fan_out_status`)
+    and log it; the status if this call finished it, else None.
+
+    Safe to call from every chunk at once: ``finish_session`` is a compare-and-set, so exactly
+    one caller finishes the session and logs ``full_sync_finished``.
+    """
+    info = sessions.get_session(session_id)
+    if info is None or info.is_terminal:
+        return None
+    running = 0
+    if info.cancel_requested and isinstance(sessions, SupportsRecordClaims):
+        running = sessions.count_running(session_id)
+    status = rules.fan_out_status(info, running_records=running)
+    if status is None or not sessions.finish_session(session_id, status=status):
+        return None
+    summary = FullSyncSummary.of(sessions.get_session(session_id), claimed=True)
+    ActionLog(logger, ACTION, {"created_by": info.created_by, "session_id": session_id}).info(
+        messages.full_sync_finished,
+        status=summary.status,
+        total_instances=summary.total_instances,
+        successful_instances=summary.successful_instances,
+        failed_instances=summary.failed_instances,
+        cancelled_instances=summary.cancelled_instances,
+    )
+    return status
+
+
+def _default_lease(task: FullSyncTask[Any], chunk_size: int) -> dt.timedelta:
+    if task.instance_timeout is None:
+        return DEFAULT_STALE_AFTER
+    rounds = math.ceil(chunk_size / task.max_workers)
+    held = rounds * task.instance_timeout + task.cancel_grace
+    return dt.timedelta(seconds=held) + STALL_MARGIN
