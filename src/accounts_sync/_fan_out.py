@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -40,6 +40,7 @@ __all__ = [
     "ChunkResult",
     "FanOut",
     "FanOutChunk",
+    "SendChunk",
     "finish_if_settled",
 ]
 
@@ -84,11 +85,15 @@ class FanOutChunk:
         )
 
 
+SendChunk = Callable[[FanOutChunk, float], object]
+"""Queues a chunk for any process to run, after a delay in seconds (an engine's send)."""
+
+
 @attrs.frozen(kw_only=True)
 class ChunkResult:
-    """What one chunk run did. ``held`` records run under another claim (a duplicate delivery
-    or a lost chunk): run the chunk again with them after ``retry_after`` seconds, when that
-    claim's lease has ended. ``finished`` is the status this run finished the session with."""
+    """What one chunk run did. ``held`` records ran under another claim (a duplicate delivery
+    or a lost chunk): they were sent again, to run after ``retry_after`` seconds, when that
+    claim's lease ends. ``finished`` is the status this run finished the session with."""
 
     session_id: str
     claimed: int = 0
@@ -110,10 +115,11 @@ class FanOut(Generic[InstanceT]):
     """A full sync run as chunks of ``chunk_size`` instances, built on a ``FullSyncTask``
     (its stores, sync service, ``max_workers`` threads per chunk, timeouts and texts).
 
-    :meth:`start` claims the session and splits it; :meth:`run_chunk` runs one chunk, in any
-    process. A record whose claim is older than ``lease`` is taken for lost and claimed
-    again. The default lease is as long as a live chunk can hold a claim: every instance
-    timed out, one slot after another, plus the cancel grace and ``STALL_MARGIN``; without an
+    Calling it (a ``SyncTask``) claims the session, adds its records and hands each chunk to
+    ``send(chunk, delay)``, which queues it for any process; there :meth:`run_chunk` runs it.
+    A record whose claim is older than ``lease`` is taken for lost and claimed again. The
+    default lease is as long as a live chunk can hold a claim: every instance timed out, one
+    slot after another, plus the cancel grace and ``STALL_MARGIN``; without an
     ``instance_timeout`` it is ``DEFAULT_STALE_AFTER``.
     """
 
@@ -121,6 +127,7 @@ class FanOut(Generic[InstanceT]):
         self,
         task: FullSyncTask[InstanceT],
         *,
+        send: SendChunk,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         lease: dt.timedelta | None = None,
     ) -> None:
@@ -133,6 +140,7 @@ class FanOut(Generic[InstanceT]):
         if lease is not None and lease <= dt.timedelta(0):
             raise ValueError("lease must be positive")
         self.task = task
+        self.send = send
         self.claims: SupportsRecordClaims = task.sessions
         self.chunk_size = chunk_size
         self.lease = lease or _default_lease(task, chunk_size)
@@ -141,22 +149,24 @@ class FanOut(Generic[InstanceT]):
     def messages(self) -> Messages:
         return self.task.messages
 
-    def start(
+    def __call__(
         self,
         *,
         manual_run: bool = True,
         created_by: int | None = None,
         session_id: str | None = None,
-    ) -> tuple[FullSyncSummary, list[FanOutChunk]]:
-        """Claim the session (or create one), add its records and split them into chunks.
+        **_ignored: Any,
+    ) -> FullSyncSummary:
+        """Claim the session (or create one), add its records and send its chunks.
 
-        No chunks: nothing to run (a duplicate delivery, a conflict, or no instances, in which
-        case the session is finished here). A store error fails the session and is raised.
+        Nothing is sent for a duplicate delivery or a conflict (``claimed=False``); with no
+        instances the session is finished here. A store or send error fails the session and
+        is raised.
         """
         task = self.task
         claimed = task.claim(manual_run=manual_run, created_by=created_by, session_id=session_id)
         if isinstance(claimed, FullSyncSummary):
-            return claimed, []
+            return claimed
         session_id, sync_type = claimed
         log = ActionLog(logger, ACTION, {"created_by": created_by, "session_id": session_id})
         try:
@@ -178,15 +188,17 @@ class FanOut(Generic[InstanceT]):
             if not chunks:
                 log.info(self.messages.full_sync_no_instances)
                 task.sessions.finish_session(session_id, status=SessionStatus.COMPLETED)
+            for chunk in chunks:
+                self.send(chunk, 0.0)
         except BaseException as error:
             fail_session(task.sessions, session_id, error, log=log, messages=self.messages)
             raise
-        current = task.sessions.get_session(session_id)
-        return FullSyncSummary.of(current, claimed=True), chunks
+        return FullSyncSummary.of(task.sessions.get_session(session_id), claimed=True)
 
     def run_chunk(self, chunk: FanOutChunk) -> ChunkResult:
         """Claim the chunk's records, run the claimed ones, and finish the session if it has
-        settled. A store error fails the session and is raised."""
+        settled; records held by another claim are sent again for when its lease ends. A
+        store error fails the session and is raised."""
         session_id = chunk.session_id
         log = ActionLog(
             logger, CHUNK_ACTION, {"created_by": chunk.created_by, "session_id": session_id}
@@ -210,6 +222,7 @@ class FanOut(Generic[InstanceT]):
         retry_after = None
         if claim.held and claim.held_until is not None and finished is None:
             retry_after = max((claim.held_until - utc_now()).total_seconds(), 0.0)
+            self.send(attrs.evolve(chunk, instance_ids=claim.held), retry_after)
         return ChunkResult(
             session_id=session_id,
             claimed=len(claim.claimed),

@@ -198,10 +198,12 @@ PUBLIC = {
         "init_app",
     ],
     "accounts_sync.contrib.celery": [
+        "DEFAULT_CHUNK_TASK_NAME",
         "DEFAULT_TASK_NAME",
         "CeleryLauncher",
         "full_sync_beat_entry",
         "register_full_sync_task",
+        "run_fan_out_chunk_payload",
         "run_full_sync_payload",
     ],
     "accounts_sync.cli": ["LEDGER_TABLES", "Store", "diff_summary", "main", "open_store"],

@@ -6,29 +6,38 @@ runs it through :func:`accounts_sync._jobs.run_full_sync_job`, exactly as the in
 do. The session row, not the broker, is the source of truth: a duplicate delivery finds the
 session no longer ``pending`` and does nothing.
 
+With ``register_full_sync_task(..., fan_out=True)`` the full-sync task only claims the
+session, adds its records and sends one chunk task (``accounts_sync._full_sync_chunk``) per
+``chunk_size`` instances; any worker process on any machine runs the chunks (see
+:class:`~accounts_sync._fan_out.FanOut`). The web side does not change.
+
 The library never configures logging: set ``worker_hijack_root_logger=False`` in the Celery
 configuration so the worker keeps the host's root handlers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
-from .._full_sync import FullSyncSummary
+from .._fan_out import CHUNK_ACTION, DEFAULT_CHUNK_SIZE, FanOut, FanOutChunk
+from .._full_sync import FullSyncSummary, FullSyncTask
 from .._jobs import BACKGROUND_ACTION, FullSyncJob, run_full_sync_job
 from .._observability import ActionLog
 from .._service import AccountsSyncActionsService
 from ._extras import require
 
 __all__ = [
+    "DEFAULT_CHUNK_TASK_NAME",
     "DEFAULT_TASK_NAME",
     "CeleryLauncher",
     "full_sync_beat_entry",
     "register_full_sync_task",
+    "run_fan_out_chunk_payload",
     "run_full_sync_payload",
 ]
 
@@ -38,6 +47,7 @@ require("celery", extra="celery", integration=__name__)
 logger = logging.getLogger(__name__)
 
 DEFAULT_TASK_NAME = "accounts_sync._full_sync"
+DEFAULT_CHUNK_TASK_NAME = "accounts_sync._full_sync_chunk"
 
 ServiceFactory = Callable[[], AccountsSyncActionsService[Any]]
 
@@ -103,7 +113,10 @@ class _PerProcess(Generic[T]):
 
 
 def run_full_sync_payload(
-    payload: Mapping[str, Any] | None, service: AccountsSyncActionsService[Any]
+    payload: Mapping[str, Any] | None,
+    service: AccountsSyncActionsService[Any],
+    *,
+    fan_out: FanOut[Any] | None = None,
 ) -> dict[str, Any] | None:
     """Run one task message on the worker and return the summary as a dict.
 
@@ -114,17 +127,17 @@ def run_full_sync_payload(
     :func:`~accounts_sync._jobs.run_full_sync_job` (a duplicate delivery returns
     ``claimed=False``). ``None``, or a payload whose ``session_id`` is ``None``, is a scheduled
     run: the task creates its own session (``scheduled_task`` unless ``manual_run`` is true)
-    under the single-flight guard.
+    under the single-flight guard. With ``fan_out`` the session is run by it (its chunks are
+    sent, and the summary is the running session's) instead of ``service.sync_task``.
     """
     data: Mapping[str, Any] = payload or {}
     summaries: list[object] = []
+    run = fan_out or service.sync_task
 
     def sync_task(
         *, manual_run: bool = True, created_by: int | None = None, session_id: str | None = None
     ) -> object:
-        summary = service.sync_task(
-            manual_run=manual_run, created_by=created_by, session_id=session_id
-        )
+        summary = run(manual_run=manual_run, created_by=created_by, session_id=session_id)
         summaries.append(summary)
         return summary
 
@@ -147,6 +160,22 @@ def run_full_sync_payload(
     return _summary_dict(summaries[0]) if summaries else None
 
 
+def run_fan_out_chunk_payload(
+    payload: Mapping[str, Any], fan_out: FanOut[Any]
+) -> dict[str, Any] | None:
+    """Run one chunk message on the worker and return what it did as a dict; errors are
+    logged (and fail the session, see :meth:`~accounts_sync._fan_out.FanOut.run_chunk`),
+    never raised. A malformed payload raises ``KeyError`` / ``ValueError`` / ``TypeError``."""
+    chunk = FanOutChunk.from_dict(payload)
+    try:
+        return fan_out.run_chunk(chunk).as_dict()
+    except Exception as error:
+        context = {"created_by": chunk.created_by, "session_id": chunk.session_id}
+        log = ActionLog(logger, CHUNK_ACTION, context)
+        log.error(fan_out.messages.background_failed, error=error)
+        return None
+
+
 def _summary_dict(summary: object) -> dict[str, Any] | None:
     if not isinstance(summary, FullSyncSummary):
         return None
@@ -167,6 +196,10 @@ def register_full_sync_task(
     *,
     name: str = DEFAULT_TASK_NAME,
     acks_late: bool = True,
+    fan_out: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    lease: dt.timedelta | None = None,
+    chunk_name: str = DEFAULT_CHUNK_TASK_NAME,
     **task_options: Any,
 ) -> Any:
     """Register the full-sync task on ``app`` and return it.
@@ -179,19 +212,61 @@ def register_full_sync_task(
     ``task_options`` go to ``app.task`` (``soft_time_limit``, ``rate_limit`` …; route it to a
     queue with the ``task_routes`` setting). The task takes one
     optional positional argument, the job payload, and returns the summary as a dict.
+
+    ``fan_out=True`` also registers the chunk task ``chunk_name`` (always ``acks_late`` and
+    ``reject_on_worker_lost``, so a chunk whose process died is delivered again): the
+    full-sync task then splits the session into chunks of ``chunk_size`` instances, each run
+    by whichever worker process takes it, with ``max_workers`` threads of the service's
+    ``FullSyncTask``; a record whose claim is older than ``lease`` is claimed again (default:
+    see :class:`~accounts_sync._fan_out.FanOut`). The service's session store must support
+    record claims (the SQLAlchemy and Django stores do).
     """
     if not callable(factory):
         raise TypeError("register_full_sync_task needs a factory returning the service")
     service = _PerProcess(factory)
+    runner: _PerProcess[FanOut[Any]] | None = None
+    if fan_out:
+        runner = _PerProcess(lambda: _fan_out_for(service(), app, chunk_name, chunk_size, lease))
+        _register_chunk_task(app, runner, chunk_name, task_options)
 
     def full_sync(payload: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        return run_full_sync_payload(payload, service())
+        return run_full_sync_payload(
+            payload, service(), fan_out=None if runner is None else runner()
+        )
 
     full_sync.__doc__ = "Run one accounts_sync full sync (a prepared session, or a scheduled run)."
     # Not shared: a shared task would be copied into every Celery app created later, each copy
     # closing over this app's factory.
     options = {"shared": False, **task_options}
     return app.task(name=name, acks_late=acks_late, **options)(full_sync)
+
+
+def _register_chunk_task(
+    app: Any, runner: _PerProcess[FanOut[Any]], name: str, task_options: Mapping[str, Any]
+) -> Any:
+    def full_sync_chunk(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+        return run_fan_out_chunk_payload(payload, runner())
+
+    full_sync_chunk.__doc__ = "Run one chunk of an accounts_sync fan-out full sync."
+    options = {"shared": False, **task_options, "acks_late": True, "reject_on_worker_lost": True}
+    return app.task(name=name, **options)(full_sync_chunk)
+
+
+def _fan_out_for(
+    service: AccountsSyncActionsService[Any],
+    app: Any,
+    chunk_name: str,
+    chunk_size: int,
+    lease: dt.timedelta | None,
+) -> FanOut[Any]:
+    task = service.sync_task
+    if not isinstance(task, FullSyncTask):
+        raise TypeError("fan_out=True runs the service's FullSyncTask; this service has another")
+
+    def send(chunk: FanOutChunk, delay: float) -> None:
+        app.send_task(chunk_name, args=(chunk.as_dict(),), countdown=delay or None)
+
+    return FanOut(task, send=send, chunk_size=chunk_size, lease=lease)
 
 
 def full_sync_beat_entry(
