@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-__all__ = ["ManualClock", "utc_now"]
+__all__ = ["ManualClock", "as_utc", "utc_now"]
 
 
 def utc_now() -> dt.datetime:
     """The current time as an aware UTC datetime."""
     return dt.datetime.now(dt.timezone.utc)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` as an aware UTC datetime; a naive one (SQLite, MySQL ``DATETIME``, Django
+    with ``USE_TZ=False``) is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
 
 
 class ManualClock:

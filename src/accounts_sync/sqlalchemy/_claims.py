@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from accounts_sync import _lifecycle as rules
+from accounts_sync._clock import as_utc
 from accounts_sync._enums import RecordStatus, SessionStatus
 from accounts_sync._sessions import RecordClaim
 
@@ -66,7 +67,7 @@ class RecordClaims:
         return RecordClaim(
             claimed=tuple(claimed),
             held=tuple(held),
-            held_until=None if until is None else _aware(until) + lease,
+            held_until=None if until is None else as_utc(until) + lease,
         )
 
     def _claim_part(
@@ -137,8 +138,3 @@ class RecordClaims:
                 )
                 or 0
             )
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite and MySQL DATETIME hand back naive UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)

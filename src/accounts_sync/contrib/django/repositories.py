@@ -28,6 +28,7 @@ from ..._errors import ConflictError
 from ..._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from ...ports import Clock
 from ...sqlalchemy._missing_tables import explaining_missing_tables
+from ._claims import RecordClaims
 from .models import SyncRecord, SyncSession
 
 __all__ = ["DjangoInstanceRepository", "DjangoSyncSessionRepository", "MappedInstance"]
@@ -107,7 +108,7 @@ _MIGRATE = "run the accounts_sync app's migration (python manage.py migrate acco
 
 
 @explaining_missing_tables((DatabaseError,), _MIGRATE)
-class DjangoSyncSessionRepository:
+class DjangoSyncSessionRepository(RecordClaims):
     """A ``SyncSessionRepository`` on this app's models, with the semantics of the in-memory one.
 
     ``using`` is the database alias (default: the router's write database for the models);
