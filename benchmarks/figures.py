@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import attrs
 import sqlalchemy as sa
+from fan_out_bench import fanout_overhead_ms_per_instance, fanout_speedup_2_workers
 from ledger_bench import (
     collect_ms_500_roles_postgresql,
     ledger_apply_ms_10000_accounts_sqlite,
@@ -323,4 +324,6 @@ FIGURES: list[Figure] = [
     Figure(
         "ledger_noop_ms_10000_accounts_sqlite", ledger_noop_ms_10000_accounts_sqlite, at_most=1000.0
     ),
+    Figure("fanout_speedup_2_workers", fanout_speedup_2_workers, at_least=1.6),
+    Figure("fanout_overhead_ms_per_instance", fanout_overhead_ms_per_instance, at_most=0.5),
 ]

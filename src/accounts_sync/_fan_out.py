@@ -33,7 +33,12 @@ from ._jobs import fail_session
 from ._messages import Messages
 from ._observability import ActionLog
 from ._sessions import RecordOutcome
-from .ports import SupportsInstance, SupportsRecordClaims, SyncSessionRepository
+from .ports import (
+    SupportsGetMany,
+    SupportsInstance,
+    SupportsRecordClaims,
+    SyncSessionRepository,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -234,11 +239,11 @@ class FanOut(Generic[InstanceT]):
     def _execute(self, chunk: FanOutChunk, claimed: Sequence[int], log: ActionLog) -> bool:
         """Run the claimed instances as the thread mode does; True if it saw a cancel."""
         task = self.task
-        instances: list[InstanceT] = []
-        gone: list[RecordOutcome] = []
+        instances = self._load(claimed)
+        found = {instance.id for instance in instances}
+        gone = []
         for instance_id in claimed:
-            instance = task.instances.get(instance_id)
-            if instance is None:
+            if instance_id not in found:
                 # Deleted since the session started: nothing to sync, and nothing to retry.
                 log.bind(instance_id=instance_id).warning(self.messages.instance_not_found)
                 gone.append(
@@ -248,8 +253,6 @@ class FanOut(Generic[InstanceT]):
                         error_message=fit_text(self.messages.instance_not_found),
                     )
                 )
-            else:
-                instances.append(instance)
         if gone:
             task.sessions.finish_records(chunk.session_id, gone)
         run = _Run(
@@ -260,6 +263,15 @@ class FanOut(Generic[InstanceT]):
         )
         run.execute(instances)
         return run.cancelled
+
+    def _load(self, instance_ids: Sequence[int]) -> list[InstanceT]:
+        """The instances, in the chunk's order: one query when the store can."""
+        store = self.task.instances
+        if isinstance(store, SupportsGetMany):
+            by_id = {item.id: item for item in store.get_many(instance_ids)}
+            return [by_id[i] for i in instance_ids if i in by_id]
+        fetched = (store.get(instance_id) for instance_id in instance_ids)
+        return [item for item in fetched if item is not None]
 
 
 def finish_if_settled(

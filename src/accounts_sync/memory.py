@@ -51,6 +51,11 @@ class InMemoryInstanceRepository(Generic[InstanceT]):
             item = self._items.get(instance_id)
         return None if item is None or _is_deleted(item) else item
 
+    def get_many(self, instance_ids: Sequence[int]) -> list[InstanceT]:
+        with self._lock:
+            items = [self._items.get(i) for i in sorted(set(instance_ids))]
+        return [item for item in items if item is not None and not _is_deleted(item)]
+
     def list_active(self) -> list[InstanceT]:
         with self._lock:
             active = [item for item in self._items.values() if _is_active(item)]

@@ -20,6 +20,7 @@ __all__ = [
     "SupportsAccountSync",
     "SupportsBulkSyncCount",
     "SupportsCountedRecords",
+    "SupportsGetMany",
     "SupportsInstance",
     "SupportsRecordAdvance",
     "SupportsRecordClaims",
@@ -93,6 +94,18 @@ class SupportsBulkSyncCount(Protocol):
     """
 
     def increment_sync_counts(self, instance_ids: Sequence[int]) -> None: ...
+
+
+@runtime_checkable
+class SupportsGetMany(Protocol[InstanceT_co]):
+    """**Protocol**, optional: ``get`` for many ids in one round trip.
+
+    A fan-out chunk loads its instances with it when the instance repository has it. It
+    returns what ``get`` would for each id (disabled instances too, soft-deleted and missing
+    ones left out), in any order.
+    """
+
+    def get_many(self, instance_ids: Sequence[int]) -> Sequence[InstanceT_co]: ...
 
 
 @runtime_checkable

@@ -53,6 +53,7 @@ PUBLIC = {
         "SupportsAccountSync",
         "SupportsBulkSyncCount",
         "SupportsCountedRecords",
+        "SupportsGetMany",
         "SupportsInstance",
         "SupportsRecordAdvance",
         "SupportsRecordClaims",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from accounts_sync import InstanceRepository
-from accounts_sync.ports import SupportsBulkSyncCount
+from accounts_sync.ports import SupportsBulkSyncCount, SupportsGetMany
 from accounts_sync.testing import FakeInstance
 
 from ._support import HOSTILE_NAMES, InstanceFactory, SyncCountReader, race
@@ -91,6 +91,19 @@ class InstanceRepositoryContract:
         assert disabled.name == "gamma"
         assert seeded.get(4) is None
         assert seeded.get(6) is None
+
+    def test_get_many_answers_as_get_does_for_each_id(
+        self, seeded: InstanceRepository[Any]
+    ) -> None:
+        if not isinstance(seeded, SupportsGetMany):
+            pytest.skip("the store has no get_many (SupportsGetMany)")
+        found = seeded.get_many([6, 5, 4, 3, 99, 1, 5, -(2**70)])
+        assert sorted((i.id, i.name, i.host) for i in found) == [
+            (1, "beta", "10.0.0.1"),
+            (3, "gamma", seeded.get(3).host),  # type: ignore[union-attr]
+            (5, "alpha", "10.0.0.5"),
+        ]
+        assert seeded.get_many([]) == []
         assert seeded.get(999) is None
 
     @pytest.mark.parametrize("instance_id", [2**63, -1, 0], ids=["2**63", "-1", "0"])
