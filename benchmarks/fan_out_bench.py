@@ -27,7 +27,7 @@ REDIS_URL = os.environ.get("ACCOUNTS_SYNC_REDIS_URL", "redis://127.0.0.1:6379/15
 
 
 def time_fan_out(
-    instances: int, *, workers: int, cpu_ms: float, chunk: int = 50, threads: int = 4
+    instances: int, *, workers: int, cpu_ms: float, chunk: int = 50, threads: int = 8
 ) -> float:
     """Seconds from launch to the end of one fan-out full sync of ``instances`` instances,
     each costing ``cpu_ms`` of CPU, over ``workers`` worker processes."""

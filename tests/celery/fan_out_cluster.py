@@ -149,6 +149,9 @@ def cluster(
             lambda: made.alive() and len(list(workdir.glob("ready-*"))) >= workers,
             "the workers to be ready",
         )
+        # The web side's first send loads the broker transport; a running web app has.
+        with producer.producer_or_acquire() as warm:
+            warm.connection.ensure_connection()
         yield made
     finally:
         for worker in made.workers:

@@ -22,7 +22,8 @@ from accounts_sync import (
     SyncType,
 )
 from accounts_sync._fan_out import DEFAULT_CHUNK_SIZE, FanOut, FanOutChunk
-from accounts_sync._full_sync import STALL_MARGIN
+from accounts_sync._full_sync import DEFAULT_STALE_AFTER, STALL_MARGIN
+from accounts_sync._jobs import reap
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
 from accounts_sync.ports import RecordOutcome
 from accounts_sync.testing import FakeInstance, ManualClock, ScriptedSyncService, make_instances
@@ -299,3 +300,25 @@ def test_a_chunk_payload_round_trips() -> None:
     )
     assert FanOutChunk.from_dict(chunk.as_dict()) == chunk
     assert chunk.instance_ids == (3, 1) and chunk.sync_type is SyncType.SCHEDULED_TASK
+
+
+def test_the_reaper_fails_a_session_whose_chunks_are_lost(clock: ManualClock) -> None:
+    f = fleet(6, clock=clock, chunk_size=3, lease=dt.timedelta(minutes=3))
+    session_id = f.prepare()
+    f.fan_out(session_id=session_id)
+    ran, lost = (chunk for chunk, _ in f.queue)
+    f.queue.clear()
+    f.fan_out.run_chunk(ran)
+    # The other chunk's process claimed its records and died; its message never came back.
+    assert f.sessions.claim_records(session_id, lost.instance_ids, lease=f.fan_out.lease)
+    clock.advance(DEFAULT_STALE_AFTER + dt.timedelta(seconds=1))
+    assert reap(f.sessions, DEFAULT_STALE_AFTER, f.task.stalled_after, TEXTS) == [session_id]
+    info = f.sessions.get_session(session_id)
+    assert info is not None
+    assert (info.status, info.error_message) == (SessionStatus.FAILED, TEXTS.session_interrupted)
+    assert (info.successful_instances, info.failed_instances) == (3, 3)
+    failed = [r for r in f.sessions.list_records(session_id) if r.status is RecordStatus.FAILED]
+    assert {r.error_message for r in failed} == {TEXTS.session_interrupted}
+    # Delivered at last, long after: the session is over, so nothing runs.
+    assert f.fan_out.run_chunk(lost).claimed == 0
+    assert sorted(f.service.called_ids()) == [1, 2, 3]
