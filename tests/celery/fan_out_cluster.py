@@ -155,9 +155,9 @@ def cluster(
         yield made
     finally:
         for worker in made.workers:
-            _stop(worker)
+            stop(worker, signal.SIGQUIT)  # cold shutdown: a test's leftovers need not finish
         producer.close()
-        _purge(broker, queue)
+        purge(broker, queue)
         engine.dispose()
 
 
@@ -191,10 +191,11 @@ def _start_worker(
         )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
+    """Stop a worker with ``how`` (SIGTERM: warm, SIGQUIT: cold), killing it if it lingers."""
     if process.poll() is not None:
         return
-    process.send_signal(signal.SIGQUIT)  # cold shutdown: a test's leftovers need not finish
+    process.send_signal(how)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
@@ -202,7 +203,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def _purge(broker: str, queue: str) -> None:
+def purge(broker: str, queue: str) -> None:
+    """Delete the queue and kombu's binding keys for it."""
     import redis
 
     client = redis.Redis.from_url(broker)

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from accounts_sync.sqlalchemy import (
 from accounts_sync.testing import ScriptedSyncService, make_instances
 
 from ..conftest import REDIS_URL, require_server
+from .fan_out_cluster import purge, stop, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -44,14 +44,7 @@ WAIT = 45.0
 
 
 def _wait_for(predicate: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    return wait_for(predicate, what, timeout)
 
 
 @attrs.define
@@ -92,30 +85,6 @@ class Deployment:
             return info if info is not None and info.is_terminal else None
 
         return _wait_for(terminal, f"session {session_id} to finish")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)  # warm shutdown
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _purge(queue: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        # The queue itself and kombu's binding keys for it.
-        keys = list(client.scan_iter(match=f"*{queue}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 @pytest.fixture(scope="module")
@@ -183,9 +152,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         )
         yield deployed
     finally:
-        _stop(process)
+        stop(process, signal.SIGTERM)  # warm shutdown
         producer.close()
-        _purge(queue)
+        purge(REDIS_URL, queue)
         engine.dispose()
 
 
