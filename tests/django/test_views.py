@@ -116,7 +116,9 @@ def test_urls_follow_the_contract_and_the_prefix(api: AccountsSyncActionsService
     assert [str(p.pattern) for p in patterns] == [
         "v1/instances/actions/sync-accounts",
         "v1/instances/<str:instance_id>/actions/sync-accounts",
+        "v1/sync-sessions",
         "v1/sync-sessions/<str:session_id>",
+        "v1/sync-sessions/<str:session_id>/records",
         "v1/sync-sessions/<str:session_id>/actions/cancel",
     ]
     # CSRF stays Django's job: no view is exempt.
