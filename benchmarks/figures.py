@@ -23,6 +23,7 @@ from ledger_bench import (
     ledger_apply_ms_10000_accounts_sqlite,
     ledger_noop_ms_10000_accounts_sqlite,
 )
+from otel_bench import otel_overhead_us_per_instance
 
 from accounts_sync import (
     AccountsSyncActionsService,
@@ -323,4 +324,5 @@ FIGURES: list[Figure] = [
     Figure(
         "ledger_noop_ms_10000_accounts_sqlite", ledger_noop_ms_10000_accounts_sqlite, at_most=1000.0
     ),
+    Figure("otel_overhead_us_per_instance", otel_overhead_us_per_instance, at_most=50.0),
 ]

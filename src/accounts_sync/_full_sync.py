@@ -278,7 +278,7 @@ class _Run(Generic[InstanceT]):
         self.succeeded = 0
         self.failed = 0
         self.cancelled = False
-        self._telemetry = RunTelemetry(session_id, sync_type.value)
+        self._telemetry = RunTelemetry(session_id)
         self._pool = WorkerPool(
             self._telemetry.wrap(self._sync_one),
             name=f"accounts_sync_worker_{session_id[:8]}",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
@@ -213,10 +212,9 @@ class RunTelemetry:
     although it runs on a worker thread, with its duration; and the instance-sync counter,
     fed with the outcomes exactly as the session counts them."""
 
-    def __init__(self, session_id: str, sync_type: str) -> None:
+    def __init__(self, session_id: str) -> None:
         self.parent = current()  # the run's span: worker threads do not inherit it
         self.session_id = session_id
-        self.sync_type = sync_type
 
     def wrap(
         self, sync_one: Callable[[InstanceT], RecordOutcome]
@@ -227,10 +225,10 @@ class RunTelemetry:
 
         def traced_sync(instance: InstanceT) -> RecordOutcome:
             engine = _text(instance.db_type)
+            # The sync type is the run's: its span has it, once.
             attributes: Attributes = {
                 SESSION_ID: self.session_id,
                 INSTANCE_ID: instance.id,
-                SYNC_TYPE: self.sync_type,
                 DB_SYSTEM: engine,
             }
             started = time.perf_counter()
@@ -252,9 +250,10 @@ class RunTelemetry:
         engines = {item.id: _text(item.db_type) for item in instances}
 
         def count(outcomes: list[RecordOutcome]) -> None:
-            tally = Counter(
-                (outcome.status.value, engines.get(outcome.instance_id, "")) for outcome in outcomes
-            )
+            tally: dict[tuple[str, str], int] = {}
+            for outcome in outcomes:
+                key = (outcome.status.value, engines.get(outcome.instance_id, ""))
+                tally[key] = tally.get(key, 0) + 1
             for (status, engine), number in tally.items():
                 measure(INSTANCE_SYNCS, number, {OUTCOME: status, DB_SYSTEM: engine})
 

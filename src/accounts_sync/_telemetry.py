@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
 import attrs
@@ -245,23 +246,33 @@ def span(
     the block fails it with its type and redacted message, then propagates."""
     if _recorder is _NOOP:
         return _NO_SPAN
-    return _open(_recorder, name, attributes, None if parent is None else parent.handle)
+    return _Opened(_recorder.span(name, attributes, None if parent is None else parent.handle))
 
 
-@contextlib.contextmanager
-def _open(
-    recorder: Recorder, name: str, attributes: Attributes, parent: SpanHandle | None
-) -> Iterator[ActiveSpan]:
-    with recorder.span(name, attributes, parent) as handle:
-        active = ActiveSpan(handle)
-        token = _current.set(active)
-        try:
-            yield active
-        except BaseException as error:
-            active.fail_with(error)
-            raise
-        finally:
-            _current.reset(token)
+class _Opened:
+    """The recorder's span scope, made the library's current span (a class, not a generator:
+    it is entered once per instance of every full sync)."""
+
+    __slots__ = ("_active", "_scope", "_token")
+
+    def __init__(self, scope: AbstractContextManager[SpanHandle]) -> None:
+        self._scope = scope
+
+    def __enter__(self) -> ActiveSpan:
+        self._active = ActiveSpan(self._scope.__enter__())
+        self._token = _current.set(self._active)
+        return self._active
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        _current.reset(self._token)
+        if error is not None:
+            self._active.fail_with(error)
+        return self._scope.__exit__(kind, error, traceback)
 
 
 def current() -> ActiveSpan | None:

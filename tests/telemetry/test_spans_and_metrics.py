@@ -150,7 +150,6 @@ def test_instance_spans_carry_their_attributes_and_failures_set_error_status(
     for instance in INSTANCES:
         attributes = spans[instance.id].attributes
         assert attributes[DB_SYSTEM] == instance.db_type
-        assert attributes[SYNC_TYPE] == "manual_task"
         assert attributes[SESSION_ID] == info.session_id
     for ok in (1, 4):
         assert spans[ok].status.status_code is StatusCode.UNSET

@@ -35,12 +35,24 @@ DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 
 
 class _Span:
-    """A recorder's :class:`~accounts_sync.telemetry.SpanHandle` over an OpenTelemetry span."""
+    """A recorder's :class:`~accounts_sync.telemetry.SpanHandle` over an OpenTelemetry span,
+    and its scope: current while entered, ended on exit. Failures are recorded by the library,
+    redacted; the raw exception never is."""
 
-    __slots__ = ("span",)
+    __slots__ = ("_token", "context", "span")
 
     def __init__(self, span: trace.Span) -> None:
         self.span = span
+        # Built once: a run's span is the explicit parent of each of its instances' spans.
+        self.context = trace.set_span_in_context(span)
+
+    def __enter__(self) -> _Span:
+        self._token = otel_context.attach(self.context)
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        otel_context.detach(self._token)
+        self.span.end()
 
     def set_attributes(self, attributes: Attributes) -> None:
         self.span.set_attributes(attributes)
@@ -73,20 +85,9 @@ class OpenTelemetryRecorder:
         # Built up front: instruments are then read without a lock from any thread.
         self._instruments = {metric.name: _instrument(meter, metric) for metric in METRICS}
 
-    @contextlib.contextmanager
-    def span(
-        self, name: str, attributes: Attributes, parent: SpanHandle | None = None
-    ) -> Iterator[SpanHandle]:
-        context = trace.set_span_in_context(parent.span) if isinstance(parent, _Span) else None
-        # The library records failures itself, redacted: the raw exception must not be.
-        with self.tracer.start_as_current_span(
-            name,
-            context=context,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            yield _Span(span)
+    def span(self, name: str, attributes: Attributes, parent: SpanHandle | None = None) -> _Span:
+        context = parent.context if isinstance(parent, _Span) else None
+        return _Span(self.tracer.start_span(name, context=context, attributes=attributes))
 
     def measure(self, metric: Metric, value: float, attributes: Attributes) -> None:
         instrument = self._instruments.get(metric.name)
