@@ -15,8 +15,9 @@ headers too), and error texts arrive redacted: the spans never record raw except
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TextIO
 
 from .._telemetry import ERROR_TYPE, METRICS, Attributes, Metric, SpanHandle, set_recorder
 from ._extras import require
@@ -27,7 +28,13 @@ from opentelemetry import context as otel_context  # noqa: E402
 from opentelemetry import metrics, propagate, trace  # noqa: E402
 from opentelemetry.trace import Status, StatusCode  # noqa: E402
 
-__all__ = ["DURATION_BUCKETS", "INSTRUMENTATION_NAME", "OpenTelemetryRecorder", "instrument"]
+__all__ = [
+    "DURATION_BUCKETS",
+    "INSTRUMENTATION_NAME",
+    "OpenTelemetryRecorder",
+    "instrument",
+    "instrument_console",
+]
 
 INSTRUMENTATION_NAME = "accounts_sync"
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
@@ -78,6 +85,8 @@ class OpenTelemetryRecorder:
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         from .. import __version__
 
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
         self.tracer = trace.get_tracer(
             INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider
         )
@@ -130,3 +139,32 @@ def instrument(*, tracer_provider: Any = None, meter_provider: Any = None) -> Op
     recorder = OpenTelemetryRecorder(tracer_provider=tracer_provider, meter_provider=meter_provider)
     set_recorder(recorder)
     return recorder
+
+
+def instrument_console(
+    *, out: TextIO | None = None, metric_interval: float = 10.0
+) -> OpenTelemetryRecorder:
+    """Try it out: print each span as it ends, and the metrics every ``metric_interval`` seconds,
+    as JSON on ``out`` (standard output). Needs the SDK (``pip install opentelemetry-sdk``);
+    the global providers stay as they are."""
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import (
+            ConsoleMetricExporter,
+            PeriodicExportingMetricReader,
+        )
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+    except ImportError as error:
+        raise ImportError(
+            "instrument_console needs the OpenTelemetry SDK: pip install opentelemetry-sdk",
+            name="opentelemetry.sdk",
+        ) from error
+    stream = out or sys.stdout
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=stream)))
+    reader = PeriodicExportingMetricReader(
+        ConsoleMetricExporter(out=stream), export_interval_millis=metric_interval * 1000
+    )
+    meter_provider = MeterProvider(metric_readers=[reader])
+    return instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
