@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from accounts_sync import FullSyncJob
 from accounts_sync.telemetry import (
     INSTANCE_SPAN,
     INSTANCE_SYNCS,
@@ -125,3 +126,19 @@ def test_a_hosts_recorder_gets_the_spans_the_context_and_the_metrics(
 def test_set_recorder_none_goes_back_to_the_no_op() -> None:
     set_recorder(None)
     assert isinstance(get_recorder(), NoopRecorder)
+
+
+def test_a_jobs_trace_context_changes_neither_its_payload_nor_its_identity() -> None:
+    plain = FullSyncJob(session_id="s-1", created_by=3)
+    traced = FullSyncJob(session_id="s-1", created_by=3, trace_context={"traceparent": "00-…"})
+    assert (
+        traced.as_dict()
+        == plain.as_dict()
+        == {
+            "session_id": "s-1",
+            "created_by": 3,
+            "manual_run": True,
+        }
+    )
+    assert traced == plain and hash(traced) == hash(plain)
+    assert FullSyncJob.from_dict(traced.as_dict()).trace_context == {}
