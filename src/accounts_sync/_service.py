@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import threading
@@ -340,7 +341,9 @@ def _bounded(
                 abandoned.add(-1)
             box["done"] = True
 
-    thread = threading.Thread(target=body, name="accounts_sync_single", daemon=True)
+    # In the caller's context: the call's spans nest under the action's (telemetry).
+    run = contextvars.copy_context().run
+    thread = threading.Thread(target=run, args=(body,), name="accounts_sync_single", daemon=True)
     thread.start()
     thread.join(timeout)
     with lock:

@@ -30,7 +30,7 @@ from accounts_sync.telemetry import (
 )
 from accounts_sync.testing import in_memory_service, make_instances
 
-_NO_OTEL = """
+_FULL_SYNC = """
     import sys
     import accounts_sync, accounts_sync.telemetry
     from accounts_sync.testing import in_memory_service, make_instances
@@ -43,16 +43,46 @@ _NO_OTEL = """
     print(sorted(name for name in sys.modules if name.startswith("opentelemetry")))
 """
 
+# As if the extra were not installed: every ``opentelemetry`` import fails.
+_WITHOUT_THE_EXTRA = """
+    import importlib.abc, sys
 
-def test_without_the_extra_a_full_sync_imports_no_opentelemetry() -> None:
+    class NoOpenTelemetry(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] == "opentelemetry":
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, NoOpenTelemetry())
+"""
+
+
+def _run(*parts: str) -> str:
+    script = "\n".join(textwrap.dedent(part) for part in parts)
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_NO_OTEL)],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
-    assert done.stdout.strip() == "[]"
+    return done.stdout.strip()
+
+
+def test_telemetry_off_a_full_sync_imports_no_opentelemetry() -> None:
+    assert _run(_FULL_SYNC) == "[]"
+
+
+def test_without_the_extra_the_library_runs_and_the_plug_in_names_the_extra() -> None:
+    plug_in = """
+        try:
+            import accounts_sync.contrib.otel
+        except ImportError as error:
+            print(error)
+    """
+    printed = _run(_WITHOUT_THE_EXTRA, _FULL_SYNC, plug_in).splitlines()
+    assert printed[0] == "[]"
+    assert printed[1].endswith('pip install "accounts-sync[otel]"')
 
 
 class _Span:

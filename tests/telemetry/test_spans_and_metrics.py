@@ -267,3 +267,25 @@ def test_a_run_that_raises_fails_its_span_and_counts_a_failed_session(
     assert DSN_SECRET not in str(run.status.description) + str(job.status.description)
     assert otel.values(SESSIONS_FINISHED.name) == {((SESSION_STATUS, "failed"),): 1}
     assert otel.values(SESSIONS_RUNNING.name) == {(): 0}
+
+
+@pytest.mark.parametrize("instance_timeout", [None, 5.0])
+def test_the_hosts_spans_inside_a_sync_nest_under_the_instance_span(
+    otel: Telemetry, instance_timeout: float | None
+) -> None:
+    host = otel.tracer_provider.get_tracer("host")
+
+    def collect(instance: Any) -> dict[str, Any]:
+        with host.start_as_current_span("SELECT FROM pg_roles"):
+            return {"success": True, "synced_count": 1}
+
+    sync = ScriptedSyncService(default={"success": True, "synced_count": 1})
+    for instance in INSTANCES:
+        sync.script(instance.id, call=collect)
+    service = in_memory_service(INSTANCES, sync_service=sync, instance_timeout=instance_timeout)
+    service.launch_background_full_sync(prepared=service.prepare_background_full_sync())
+    service.sync_instance_accounts(instance_id=1)
+
+    parents = {span.parent.span_id for span in otel.spans("SELECT FROM pg_roles")}
+    owners = otel.spans(INSTANCE_SPAN) + otel.spans(SINGLE_SPAN)
+    assert parents == {span.context.span_id for span in owners}
