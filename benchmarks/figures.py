@@ -24,6 +24,7 @@ from ledger_bench import (
     ledger_noop_ms_10000_accounts_sqlite,
 )
 from poll_bench import session_poll_ms
+from otel_bench import otel_overhead_us_per_instance
 
 from accounts_sync import (
     AccountsSyncActionsService,
@@ -331,4 +332,5 @@ FIGURES: list[Figure] = [
         "ledger_noop_ms_10000_accounts_sqlite", ledger_noop_ms_10000_accounts_sqlite, at_most=1000.0
     ),
     Figure("session_poll_ms_100k_postgresql", session_poll_ms_100k_postgresql, at_most=20.0),
+    Figure("otel_overhead_us_per_instance", otel_overhead_us_per_instance, at_most=50.0),
 ]
