@@ -13,6 +13,7 @@ from ..._clock import as_utc
 from ..._enums import RecordStatus, SessionStatus
 from ..._sessions import RecordClaim
 from ...sqlalchemy._missing_tables import explaining_missing_tables
+from ._rows import MIGRATE
 
 __all__ = ["RecordClaims"]
 
@@ -20,11 +21,7 @@ _RUNNING = RecordStatus.RUNNING.value
 _PENDING = RecordStatus.PENDING.value
 
 
-# The migration of this app creates the tables; a store used before it says so.
-_MIGRATE = "run the accounts_sync app's migration (python manage.py migrate accounts_sync)"
-
-
-@explaining_missing_tables((DatabaseError,), _MIGRATE)
+@explaining_missing_tables((DatabaseError,), MIGRATE)
 class RecordClaims:
     """Mixed into ``DjangoSyncSessionRepository``: each call is one ``atomic()`` block that
     first locks the session row, as every writer of its records does, so the rows it reads
