@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -26,7 +27,8 @@ from accounts_sync.sqlalchemy import (
 )
 from accounts_sync.telemetry import INSTANCE_SPAN, JOB_SPAN, LAUNCH_SPAN, RUN_SPAN, SESSION_ID
 from accounts_sync.testing import ScriptedSyncService, make_instances
-from tests.celery.test_worker_process import ROOT, _purge, _stop, _wait_for
+from tests.celery.fan_out_cluster import ROOT, purge, stop
+from tests.celery.test_worker_process import _wait_for
 
 from ..conftest import REDIS_URL, require_server
 from .conftest import Telemetry
@@ -70,9 +72,9 @@ def worker(tmp_path: Path) -> Iterator[tuple[AccountsSyncActionsService[Any], Pa
         _wait_for(lambda: (tmp_path / "ready.json").exists(), "the worker to be ready")
         yield service, tmp_path / "spans.jsonl"
     finally:
-        _stop(process)
+        stop(process, signal.SIGTERM)
         producer.close()
-        _purge(queue)
+        purge(REDIS_URL, queue)
         engine.dispose()
 
 

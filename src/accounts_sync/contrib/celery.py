@@ -29,7 +29,7 @@ from .._full_sync import FullSyncSummary, FullSyncTask
 from .._jobs import BACKGROUND_ACTION, FullSyncJob, run_full_sync_job
 from .._observability import ActionLog
 from .._service import AccountsSyncActionsService
-from .._telemetry import attached
+from .._telemetry import attached, capture_context
 from ._celery_trace import request_trace, with_trace
 from ._extras import require
 
@@ -249,11 +249,13 @@ def _register_chunk_task(
     app: Any, runner: _PerProcess[FanOut[Any]], name: str, task_options: Mapping[str, Any]
 ) -> Any:
     def full_sync_chunk(payload: Mapping[str, Any]) -> dict[str, Any] | None:
-        return run_fan_out_chunk_payload(payload, runner())
+        with attached(request_trace(chunk_task)):
+            return run_fan_out_chunk_payload(payload, runner())
 
     full_sync_chunk.__doc__ = "Run one chunk of an accounts_sync fan-out full sync."
     options = {"shared": False, **task_options, "acks_late": True, "reject_on_worker_lost": True}
-    return app.task(name=name, **options)(full_sync_chunk)
+    chunk_task = app.task(name=name, **options)(full_sync_chunk)
+    return chunk_task
 
 
 def _fan_out_for(
@@ -268,7 +270,9 @@ def _fan_out_for(
         raise TypeError("fan_out=True runs the service's FullSyncTask; this service has another")
 
     def send(chunk: FanOutChunk, delay: float) -> None:
-        app.send_task(chunk_name, args=(chunk.as_dict(),), countdown=delay or None)
+        # Each chunk's spans continue the trace of the full sync that sent it.
+        options = with_trace({"countdown": delay or None}, capture_context())
+        app.send_task(chunk_name, args=(chunk.as_dict(),), **options)
 
     return FanOut(task, send=send, chunk_size=chunk_size, lease=lease)
 
