@@ -61,12 +61,16 @@ def time_fan_out(
 
 
 def fanout_speedup_2_workers(quick: bool) -> float:
-    """time(1 worker process) / time(2 worker processes), 2,000 instances x 5 ms of CPU."""
-    count = 400 if quick else 2_000
-    # One thread per chunk: CPU-bound syncs gain nothing from more (the GIL).
-    one = time_fan_out(count, workers=1, cpu_ms=5.0, threads=1)
-    two = time_fan_out(count, workers=2, cpu_ms=5.0, threads=1)
-    return one / two
+    """time(1 worker process) / time(2 worker processes), 2,000 instances x 5 ms of CPU;
+    the best of two alternating runs each (one in quick mode), so a burst of other load on
+    the machine weighs less."""
+    count, rounds = (400, 1) if quick else (2_000, 2)
+    one, two = [], []
+    for _ in range(rounds):
+        # One thread per chunk: CPU-bound syncs gain nothing from more (the GIL).
+        one.append(time_fan_out(count, workers=1, cpu_ms=5.0, threads=1))
+        two.append(time_fan_out(count, workers=2, cpu_ms=5.0, threads=1))
+    return min(one) / min(two)
 
 
 def fanout_overhead_ms_per_instance(quick: bool) -> float:
