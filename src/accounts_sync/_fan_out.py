@@ -203,27 +203,27 @@ class FanOut(Generic[InstanceT]):
     def run_chunk(self, chunk: FanOutChunk) -> ChunkResult:
         """Claim the chunk's records, run the claimed ones, and finish the session if it has
         settled; records held by another claim are sent again for when its lease ends. A
-        store error fails the session and is raised."""
+        store error while claiming or running fails the session and is raised."""
         session_id = chunk.session_id
         log = ActionLog(
             logger, CHUNK_ACTION, {"created_by": chunk.created_by, "session_id": session_id}
         )
         try:
             claim = self.claims.claim_records(session_id, chunk.instance_ids, lease=self.lease)
-            if claim is None:
-                # Cancelled, or over: this chunk starts nothing.
-                log.info(self.messages.full_sync_skipped, instances=len(chunk.instance_ids))
-                finished = finish_if_settled(self.task.sessions, session_id, messages=self.messages)
-                return ChunkResult(session_id=session_id, finished=finished)
-            cancelled = self._execute(chunk, claim.claimed, log)
-            if cancelled:
-                # What this chunk claimed but never started goes back to pending, so the
-                # cancelled session counts it as cancelled, as the thread mode does.
+            if claim is not None and self._execute(chunk, claim.claimed, log):
+                # Cancelled: what this chunk claimed but never started goes back to pending,
+                # so the cancelled session counts it as cancelled, as the thread mode does.
                 self.claims.release_records(session_id, claim.claimed)
-            finished = finish_if_settled(self.task.sessions, session_id, messages=self.messages)
         except BaseException as error:
             fail_session(self.task.sessions, session_id, error, log=log, messages=self.messages)
             raise
+        # Not under the handler above: if only this write fails, every record may be done,
+        # and the session must not end failed; the reaper settles it (``settle_sessions``).
+        finished = finish_if_settled(self.task.sessions, session_id, messages=self.messages)
+        if claim is None:
+            # Cancelled, or over: this chunk started nothing.
+            log.info(self.messages.full_sync_skipped, instances=len(chunk.instance_ids))
+            return ChunkResult(session_id=session_id, finished=finished)
         retry_after = None
         if claim.held and claim.held_until is not None and finished is None:
             retry_after = max((claim.held_until - utc_now()).total_seconds(), 0.0)

@@ -28,7 +28,7 @@ from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSession
 from accounts_sync.ports import RecordOutcome
 from accounts_sync.testing import FakeInstance, ManualClock, ScriptedSyncService, make_instances
 
-from .support import Gate, assert_counters_add_up, assert_secret_absent
+from .support import Gate, StoreDown, assert_counters_add_up, assert_secret_absent
 
 TEXTS = Messages.english()
 
@@ -322,3 +322,35 @@ def test_the_reaper_fails_a_session_whose_chunks_are_lost(clock: ManualClock) ->
     # Delivered at last, long after: the session is over, so nothing runs.
     assert f.fan_out.run_chunk(lost).claimed == 0
     assert sorted(f.service.called_ids()) == [1, 2, 3]
+
+
+class FinishFailsOnce(InMemorySyncSessionRepository):
+    """The final write of a session fails once (a dropped connection)."""
+
+    failed = False
+
+    def finish_session(self, session_id: str, **kwargs: Any) -> bool:
+        if not self.failed:
+            self.failed = True
+            raise StoreDown("connection lost")
+        return super().finish_session(session_id, **kwargs)
+
+
+def test_a_lost_final_write_leaves_the_session_for_the_reaper_not_failed() -> None:
+    instances = InMemoryInstanceRepository(make_instances(3))
+    sessions = FinishFailsOnce()
+    task = FullSyncTask(
+        instances=instances, sessions=sessions, sync_service=ScriptedSyncService(), messages=TEXTS
+    )
+    queue: deque[FanOutChunk] = deque()
+    fan_out = FanOut(task, send=lambda chunk, delay: queue.append(chunk))
+    summary = fan_out(manual_run=False)
+    with pytest.raises(StoreDown):
+        fan_out.run_chunk(queue.popleft())
+    session_id = summary.session_id or ""
+    info = sessions.get_session(session_id)
+    assert info is not None and info.status is SessionStatus.RUNNING
+    assert info.successful_instances == 3
+    reap(sessions, DEFAULT_STALE_AFTER, task.stalled_after, TEXTS)
+    final = sessions.get_session(session_id)
+    assert final is not None and final.status is SessionStatus.COMPLETED
