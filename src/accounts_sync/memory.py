@@ -256,12 +256,8 @@ class InMemorySyncSessionRepository:
 
     def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
         with self._lock:
-            session = self._find(session_id)
-            if (
-                session is None
-                or session.status is not SessionStatus.RUNNING
-                or session.cancel_requested
-            ):
+            session = self._startable(session_id)
+            if session is None:
                 return False
             now = self.clock()
             for instance_id in instance_ids:
@@ -296,12 +292,8 @@ class InMemorySyncSessionRepository:
         self, session_id: str, instance_ids: Sequence[int], *, lease: dt.timedelta
     ) -> RecordClaim | None:
         with self._lock:
-            session = self._find(session_id)
-            if (
-                session is None
-                or session.status is not SessionStatus.RUNNING
-                or session.cancel_requested
-            ):
+            session = self._startable(session_id)
+            if session is None:
                 return None
             now = self.clock()
             claimed, held, until = [], [], []
@@ -397,6 +389,13 @@ class InMemorySyncSessionRepository:
             for session in stale:
                 self._finish(session, SessionStatus.FAILED, message)
             return [s.session_id for s in stale]
+
+    def _startable(self, session_id: str) -> _Session | None:
+        """The session if records may start in it: running, and no cancel requested."""
+        session = self._find(session_id)
+        if session is None or session.status is not SessionStatus.RUNNING:
+            return None
+        return None if session.cancel_requested else session
 
     def _find(self, session_id: str) -> _Session | None:
         if not rules.plausible_session_id(session_id):
