@@ -36,10 +36,14 @@ def test_example_app_full_sync_completes(tmp_path: Path) -> None:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite3'}",
             "ACCOUNTS_SYNC_TOKEN": "smoke-token",
             "SYNC_LATENCY": 0.01,
+            "SYNC_SLOW_LATENCY": 0.02,
         }
     )
     client = app.test_client()
-    assert client.post("/api/v1/instances/actions/sync-accounts").status_code == 401
+    wrong = {"Authorization": "Bearer wrong-token"}
+    assert client.post("/api/v1/instances/actions/sync-accounts", headers=wrong).status_code == 401
+    # A browser's POST (no token) without Flask-WTF's CSRF token never reaches the view.
+    assert client.post("/api/v1/instances/actions/sync-accounts").status_code == 400
 
     response = client.post("/api/v1/instances/actions/sync-accounts", headers=TOKEN)
     assert response.status_code == 200, response.get_json()
@@ -54,11 +58,16 @@ def test_example_app_full_sync_completes(tmp_path: Path) -> None:
             break
         assert time.monotonic() < deadline, session
         time.sleep(0.05)
-    assert session["status"] == "completed"
-    assert session["total_instances"] == session["successful_instances"] == 24
+    # Every tenth seeded instance is broken: its failure is isolated and reported.
+    assert session["status"] == "completed_with_errors"
+    assert (session["total_instances"], session["successful_instances"]) == (24, 22)
     assert session["progress"] == 100.0
     records = detail.get_json()["data"]["records"]
-    assert {record["status"] for record in records} == {"completed"}
+    failed = {r["instance_name"]: r["error_message"] for r in records if r["status"] == "failed"}
+    assert failed == {
+        "sqlserver-broken-010": "cannot connect to 10.0.0.10",
+        "mysql-broken-020": "cannot connect to 10.0.0.20",
+    }
     assert "retired-001" not in {record["instance_name"] for record in records}
 
     with app.app_context():
@@ -66,13 +75,14 @@ def test_example_app_full_sync_completes(tmp_path: Path) -> None:
         counts = {name: count for name, count in example.db.session.execute(query)}
     inactive = {"retired-001", "deleted-001"}
     assert {name: counts[name] for name in inactive} == dict.fromkeys(inactive, 0)
-    assert {counts[name] for name in counts if name not in inactive} == {1}
+    assert {counts[name] for name in counts if name not in inactive} == {0, 1}
+    assert {name for name in counts if counts[name] == 0} == inactive | set(failed)
 
     # One instance, now; then the index page lists the counts.
     one = client.post("/api/v1/instances/1/actions/sync-accounts", headers=TOKEN)
     assert one.status_code == 200
     assert one.get_json()["data"]["result"]["status"] == "completed"
-    index = client.get("/").get_json()
+    index = client.get("/instances").get_json()
     assert any(item["id"] == 1 and item["sync_count"] == 2 for item in index["instances"])
     with app.app_context():
         example.db.engine.dispose()
