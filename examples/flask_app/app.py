@@ -31,7 +31,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from accounts_sync import AccountsSyncActionsService, FullSyncTask, ThreadLauncher
+from accounts_sync import AccountsSyncActionsService, FullSyncTask, Messages, ThreadLauncher
 from accounts_sync.contrib.flask import init_app
 from accounts_sync.contrib.http import Action, NotAuthenticated, PermissionDenied
 from accounts_sync.sqlalchemy import (
@@ -208,6 +208,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SYNC_SLOW_LATENCY=float(os.environ.get("SYNC_SLOW_LATENCY", "3")),
         SYNC_WORKERS=8,
         DEMO_INSTANCES=24,
+        # The language of the messages and of the session centre: "zh" (default) or "en".
+        LANGUAGE=os.environ.get("ACCOUNTS_SYNC_LANGUAGE", "zh"),
         SECRET_KEY=os.environ.get("FLASK_SECRET_KEY", "accounts-sync-demo-only"),
         # Flask-WTF checks CSRF in ``add_login``'s hook, for browser requests only.
         WTF_CSRF_CHECK_DEFAULT=False,
@@ -232,6 +234,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             logger.info("seeded %d instances", seeded)
 
     sync_service = ToySyncService(app.config)
+    messages = Messages.for_language(app.config["LANGUAGE"])
     # Background work runs on its own connections (standalone stores on the engine) ...
     instances = SqlAlchemyInstanceRepository(engine, model=Instance)
     sessions = SqlAlchemySyncSessionRepository(engine)
@@ -247,6 +250,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             instance_timeout=30.0,
         ),
         launcher=ThreadLauncher(),
+        messages=messages,
     )
     # ... while requests write in db.session, committed by the view before the launch.
     in_request: AccountsSyncActionsService[Instance] = AccountsSyncActionsService(
@@ -255,6 +259,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sessions=SqlAlchemySyncSessionRepository.bound(db.session),
         sync_task=background.sync_task,
         launcher=background.launcher,
+        messages=messages,
     )
     init_app(
         app,

@@ -20,7 +20,7 @@ APP_PATH = Path(__file__).resolve().parents[2] / "examples" / "flask_app" / "app
 TOKEN = {"Authorization": "Bearer smoke-token"}
 
 
-def _load_example() -> ModuleType:
+def load_example() -> ModuleType:
     spec = importlib.util.spec_from_file_location("accounts_sync_flask_example", APP_PATH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -30,7 +30,7 @@ def _load_example() -> ModuleType:
 
 
 def test_example_app_full_sync_completes(tmp_path: Path) -> None:
-    example = _load_example()
+    example = load_example()
     app = example.create_app(
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite3'}",
@@ -90,7 +90,7 @@ def test_example_app_full_sync_completes(tmp_path: Path) -> None:
 
 def test_example_app_racing_full_syncs_get_one_200_and_409s(tmp_path: Path) -> None:
     """The example's SQLite wiring takes the write lock at BEGIN: never ``database is locked``."""
-    example = _load_example()
+    example = load_example()
     app = example.create_app(
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'race.sqlite3'}",

@@ -1,0 +1,108 @@
+"""The session centre of ``examples/flask_app`` in headless Chromium (English catalogue)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from ..flask.test_example_app import load_example
+from . import _scenario as scenario
+from .conftest import serving
+
+pytestmark = pytest.mark.timeout(120)
+
+TOKEN = {"Authorization": "Bearer browser-token"}
+
+
+class FlaskSite:
+    centre = "/api/v1/centre/"
+    # Every tenth of the 50 seeded instances is broken.
+    failures = {
+        f"{engine}-broken-{index:03d}": f"cannot connect to 10.0.0.{index}"
+        for engine, index in (
+            ("sqlserver", 10),
+            ("mysql", 20),
+            ("sqlserver", 30),
+            ("mysql", 40),
+            ("sqlserver", 50),
+        )
+    }
+
+    def __init__(self, app: Any, base: str) -> None:
+        self.app, self.base = app, base
+        self.client = app.test_client()
+
+    def log_in(self, driver: Any, user: str) -> None:
+        driver.delete_all_cookies()
+        driver.get(self.base + "/login")
+        driver.find_element(By.NAME, "user").send_keys(user)
+        driver.find_element(By.NAME, "password").send_keys(user)
+        driver.find_element(By.CSS_SELECTOR, "form button").click()
+        scenario.wait(driver).until(lambda d: scenario.present(d, "#accounts-sync-centre"))
+
+    def slow_down(self) -> None:
+        self.app.config["SYNC_LATENCY"] = 0.4
+
+    def start_as_operator(self) -> str:
+        answer = self.client.post("/api/v1/instances/actions/sync-accounts", headers=TOKEN)
+        assert answer.status_code == 200, answer.get_json()
+        return str(answer.get_json()["data"]["session_id"])
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        answer = self.client.get(f"/api/v1/sync-sessions/{session_id}", headers=TOKEN)
+        return dict(answer.get_json()["data"]["session"])
+
+    def finish(self, session_id: str) -> None:
+        self.client.post(f"/api/v1/sync-sessions/{session_id}/actions/cancel", headers=TOKEN)
+        deadline = time.monotonic() + 30
+        while self.session(session_id)["status"] not in scenario.ENDED:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[FlaskSite]:
+    example = load_example()
+    app = example.create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'centre.sqlite3'}",
+            "ACCOUNTS_SYNC_TOKEN": "browser-token",
+            "DEMO_INSTANCES": 50,
+            "SYNC_LATENCY": 0.02,
+            "SYNC_SLOW_LATENCY": 0.02,
+            "LANGUAGE": "en",
+        }
+    )
+    with serving(app) as base:
+        yield FlaskSite(app, base)
+    with app.app_context():
+        example.db.engine.dispose()
+
+
+def test_watch_a_full_sync_open_its_failures_and_cancel_another(browser: Any, site: Any) -> None:
+    site.log_in(browser, "operator")
+    assert browser.current_url == site.base + site.centre  # the app opens on the centre
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Recent sync sessions"
+    scenario.watch_a_full_sync_and_its_failures(browser, site)
+    scenario.cancel_a_running_full_sync(browser, site)
+    scenario.fits_a_phone(browser)
+
+
+def test_a_viewer_sees_no_cancel_button_and_a_forged_post_is_refused(
+    browser: Any, site: Any
+) -> None:
+    scenario.a_viewer_cannot_cancel(browser, site)
+
+
+def test_a_post_without_the_flask_wtf_token_is_refused(browser: Any, site: Any) -> None:
+    site.log_in(browser, "operator")
+    start = site.base + "/api/v1/instances/actions/sync-accounts"
+    assert browser.execute_async_script(scenario.POST_FROM_PAGE, start, {}) == 400
+    assert not site.client.get("/api/v1/sync-sessions", headers=TOKEN).get_json()["data"][
+        "sessions"
+    ]
