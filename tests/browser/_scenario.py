@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -42,7 +43,10 @@ class Site(Protocol):
 
 
 def wait(driver: Any, seconds: float = 20) -> WebDriverWait[Any]:
-    return WebDriverWait(driver, seconds, poll_frequency=0.05)
+    # The script re-renders the tables while a session runs: an element found a moment ago
+    # may be gone (stale); the next poll finds its successor.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, seconds, poll_frequency=0.05, ignored_exceptions=ignored)
 
 
 def one(driver: Any, css: str) -> Any:
@@ -129,7 +133,8 @@ def a_viewer_cannot_cancel(driver: Any, site: Site) -> None:
         # The button is hidden, and the server refuses the request anyway (CSRF token and all).
         root = one(driver, "#accounts-sync-centre")
         headers = {root.get_attribute("data-csrf-header"): root.get_attribute("data-csrf-token")}
-        cancel = f"{site.base}{site.centre.rsplit('centre/', 1)[0]}sync-sessions/{session_id}/actions/cancel"
+        api = site.base + site.centre.removesuffix("centre/")
+        cancel = f"{api}sync-sessions/{session_id}/actions/cancel"
         assert driver.execute_async_script(POST_FROM_PAGE, cancel, headers) == 403
         assert not site.session(session_id)["cancel_requested"]
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -22,7 +22,7 @@ TOKEN = {"Authorization": "Bearer browser-token"}
 class FlaskSite:
     centre = "/api/v1/centre/"
     # Every tenth of the 50 seeded instances is broken.
-    failures = {
+    failures: ClassVar[dict[str, str]] = {
         f"{engine}-broken-{index:03d}": f"cannot connect to 10.0.0.{index}"
         for engine, index in (
             ("sqlserver", 10),
