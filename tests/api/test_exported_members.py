@@ -54,6 +54,8 @@ PUBLIC = {
         "SupportsCountedRecords",
         "SupportsInstance",
         "SupportsRecordAdvance",
+        "SupportsRecordPages",
+        "SupportsSessionPages",
         "SyncSessionRepository",
         "SyncTask",
         "utc_now",

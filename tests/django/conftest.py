@@ -65,7 +65,15 @@ from accounts_sync.testing import (  # noqa: E402
     ScriptedSyncService,
 )
 
+from .fronts import URLCONF, Front  # noqa: E402
 from .state import STATE  # noqa: E402
+
+
+@pytest.fixture(params=["flask", "django"])
+def front(request: pytest.FixtureRequest, settings: Any) -> Iterator[Front]:
+    """The endpoints on Flask, then on Django (see ``fronts``)."""
+    yield Front(request.param, settings)
+    sys.modules.pop(URLCONF, None)
 
 
 @pytest.fixture
