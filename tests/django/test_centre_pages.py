@@ -258,3 +258,22 @@ def test_django_token_goes_to_the_page(django_urls: Callable[..., Client]) -> No
     html = django_urls().get("/api/v1/centre/").content.decode()
     assert 'data-csrf-header="X-CSRFTOKEN"' in html
     assert re.search(r'data-csrf-token="[A-Za-z0-9]{32,}"', html)
+
+
+def test_a_hook_failing_on_a_button_is_the_logged_generic_500(
+    front: Front, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(request: Any, action: str, target: SyncSessionInfo | int | None) -> Any:
+        if action == Action.SYNC_ALL:
+            raise RuntimeError("the permission service is down: password=hunter2")
+        return "yes" if action == Action.CANCEL_SESSION else user_of(request)
+
+    front.mount(broken)
+    session_id = seeded(front, 1)
+    status, html = front.page("/centre/", "alice")
+    assert status == 500 and ZH.internal_error in html and "hunter2" not in html
+    status, html = front.page(f"/centre/sessions/{session_id}", "alice")
+    assert status == 500 and ZH.internal_error in html
+    logged = [r for r in caplog.records if r.name == "accounts_sync.contrib.http"]
+    assert [r.action for r in logged] == [Action.LIST_SESSIONS, Action.VIEW_SESSION]  # type: ignore[attr-defined]
+    assert "hunter2" not in caplog.text

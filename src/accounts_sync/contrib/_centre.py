@@ -24,7 +24,7 @@ from .._service import AccountsSyncActionsService
 from ._centre_rows import RecordRow, SessionRow, script_texts
 from ._http_authorize import Action
 from ._http_dispatch import ROUTES, HttpDispatch, Route, Transaction
-from ._http_errors import HttpResponse
+from ._http_errors import HttpResponse, error_response
 
 __all__ = [
     "CENTRE_ROUTES",
@@ -124,6 +124,36 @@ class SessionCentre:
         self, request: Any, query: Mapping[str, str], links: CentreLinks
     ) -> CentrePage:
         """The recent sessions, filtered and paged by ``query`` as the list endpoint is."""
+        return self._guarded(
+            Action.LIST_SESSIONS, links, lambda: self._sessions_page(request, query, links)
+        )
+
+    def session_page(
+        self, request: Any, session_id: str, query: Mapping[str, str], links: CentreLinks
+    ) -> CentrePage:
+        """One session, and one page of its records (``status``/``cursor`` as the records
+        endpoint takes them)."""
+        return self._guarded(
+            Action.VIEW_SESSION,
+            links,
+            lambda: self._session_page(request, session_id, query, links),
+        )
+
+    def _guarded(
+        self, action: str, links: CentreLinks, build: Callable[[], CentrePage]
+    ) -> CentrePage:
+        # What the dispatch has not answered — the hook failing while a button is probed — is
+        # the endpoints' generic 500: logged, its text never shown.
+        try:
+            return build()
+        except Exception as error:
+            texts = self.dispatch.messages
+            answer = error_response(error, messages=texts, action=action, context={})
+            return _error(answer.status, answer.body, texts, links)
+
+    def _sessions_page(
+        self, request: Any, query: Mapping[str, str], links: CentreLinks
+    ) -> CentrePage:
         answer = self._ask(_LIST, request, {}, query)
         texts = self.dispatch.messages
         if answer.status != 200:
@@ -154,11 +184,9 @@ class SessionCentre:
             ),
         )
 
-    def session_page(
+    def _session_page(
         self, request: Any, session_id: str, query: Mapping[str, str], links: CentreLinks
     ) -> CentrePage:
-        """One session, and one page of its records (``status``/``cursor`` as the records
-        endpoint takes them)."""
         answer = self._ask(_SESSION, request, {"session_id": session_id}, {})
         texts = self.dispatch.messages
         if answer.status != 200:
