@@ -24,6 +24,8 @@ class Site(Protocol):
 
     base: str
     centre: str
+    heading: str
+    """The list's heading in the example's language."""
     failures: dict[str, str]
     """The instances a full sync fails, with their messages."""
 
@@ -152,3 +154,22 @@ def fits_a_phone(driver: Any) -> None:
         assert width <= viewport, (width, viewport)
     finally:
         driver.set_window_size(1280, 900)
+
+
+class SessionCentreTests:
+    """The browser tests every example passes: a subclass in a module with a ``site`` fixture."""
+
+    def test_watch_a_full_sync_open_its_failures_and_cancel_another(
+        self, browser: Any, site: Site
+    ) -> None:
+        site.log_in(browser, "operator")
+        assert browser.current_url == site.base + site.centre  # the example opens on the centre
+        assert one(browser, "h1").text == site.heading
+        watch_a_full_sync_and_its_failures(browser, site)
+        cancel_a_running_full_sync(browser, site)
+        fits_a_phone(browser)
+
+    def test_a_viewer_sees_no_cancel_button_and_a_forged_post_is_refused(
+        self, browser: Any, site: Site
+    ) -> None:
+        a_viewer_cannot_cancel(browser, site)

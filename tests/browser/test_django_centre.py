@@ -27,6 +27,7 @@ VIEWER_PERMISSIONS = ["accounts_sync.view_syncsession"]
 
 
 class DjangoSite:
+    heading = "最近的同步会话"
     centre = "/api/centre/"
     failures: ClassVar[dict[str, str]] = {"mysql-broken": "cannot connect to 10.0.9.1"} | {
         f"mysql-broken-{i:02d}": f"cannot connect to 10.0.10.{i}" for i in range(2, 6)
@@ -87,19 +88,8 @@ def site(transactional_db: None, settings: Any) -> Iterator[DjangoSite]:
         yield DjangoSite(base, operator, settings)
 
 
-def test_watch_a_full_sync_open_its_failures_and_cancel_another(browser: Any, site: Any) -> None:
-    site.log_in(browser, "operator")
-    assert browser.current_url == site.base + site.centre  # the project opens on the centre
-    assert browser.find_element(By.TAG_NAME, "h1").text == "最近的同步会话"
-    scenario.watch_a_full_sync_and_its_failures(browser, site)
-    scenario.cancel_a_running_full_sync(browser, site)
-    scenario.fits_a_phone(browser)
-
-
-def test_a_viewer_sees_no_cancel_button_and_a_forged_post_is_refused(
-    browser: Any, site: Any
-) -> None:
-    scenario.a_viewer_cannot_cancel(browser, site)
+class TestTheDjangoExample(scenario.SessionCentreTests):
+    """Watch, open the failures, cancel; a viewer cannot cancel."""
 
 
 def test_django_refuses_a_post_without_the_csrf_token(browser: Any, site: Any) -> None:

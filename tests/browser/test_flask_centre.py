@@ -20,6 +20,7 @@ TOKEN = {"Authorization": "Bearer browser-token"}
 
 
 class FlaskSite:
+    heading = "Recent sync sessions"
     centre = "/api/v1/centre/"
     # Every tenth of the 50 seeded instances is broken.
     failures: ClassVar[dict[str, str]] = {
@@ -84,19 +85,8 @@ def site(tmp_path: Path) -> Iterator[FlaskSite]:
         example.db.engine.dispose()
 
 
-def test_watch_a_full_sync_open_its_failures_and_cancel_another(browser: Any, site: Any) -> None:
-    site.log_in(browser, "operator")
-    assert browser.current_url == site.base + site.centre  # the app opens on the centre
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Recent sync sessions"
-    scenario.watch_a_full_sync_and_its_failures(browser, site)
-    scenario.cancel_a_running_full_sync(browser, site)
-    scenario.fits_a_phone(browser)
-
-
-def test_a_viewer_sees_no_cancel_button_and_a_forged_post_is_refused(
-    browser: Any, site: Any
-) -> None:
-    scenario.a_viewer_cannot_cancel(browser, site)
+class TestTheFlaskExample(scenario.SessionCentreTests):
+    """Watch, open the failures, cancel; a viewer cannot cancel."""
 
 
 def test_a_post_without_the_flask_wtf_token_is_refused(browser: Any, site: Any) -> None:
