@@ -277,3 +277,20 @@ def test_a_hook_failing_on_a_button_is_the_logged_generic_500(
     logged = [r for r in caplog.records if r.name == "accounts_sync.contrib.http"]
     assert [r.action for r in logged] == [Action.LIST_SESSIONS, Action.VIEW_SESSION]  # type: ignore[attr-defined]
     assert "hunter2" not in caplog.text
+
+
+def test_flask_pages_render_under_a_strict_jinja_undefined() -> None:
+    import jinja2
+
+    app = _flask_app()
+    app.jinja_env.undefined = jinja2.StrictUndefined
+    client = app.test_client()
+    alice = {"X-User": "alice"}
+    started = client.post("/api/v1/instances/actions/sync-accounts", headers=alice)
+    session_id = started.get_json()["data"]["session_id"]
+    for url, status in (
+        ("/api/v1/centre/", 200),
+        (f"/api/v1/centre/sessions/{session_id}?status=failed", 200),
+        ("/api/v1/centre/sessions/unknown", 404),
+    ):
+        assert client.get(url, headers=alice).status_code == status, url

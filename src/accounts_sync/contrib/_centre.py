@@ -29,6 +29,7 @@ from ._http_errors import HttpResponse, error_response
 __all__ = [
     "CENTRE_ROUTES",
     "STATIC_FOLDER",
+    "STATIC_PATH",
     "TEMPLATE_FOLDER",
     "CentreLinks",
     "CentrePage",
@@ -262,6 +263,10 @@ def _context(texts: Messages, links: CentreLinks, **page: Any) -> dict[str, Any]
             "js_url": links.static + "accounts_sync/centre/centre.js",
             "csrf_header": links.csrf.header if links.csrf else "",
             "csrf_token": links.csrf.token if links.csrf else "",
+            # What the layout reads on every page, so a strict Jinja ``undefined`` never fails.
+            "poll_url": "",
+            "records_url": "",
+            "live": False,
             **page,
         }
     }
