@@ -3,6 +3,7 @@ what a refresh shows with JavaScript off, authorization, buttons, language, host
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import types
@@ -203,7 +204,7 @@ def django_urls(settings: Any) -> Iterator[Callable[..., Client]]:
         module.urlpatterns = [path("api/v1/", include(views.urls(**options)))]  # type: ignore[attr-defined]
         sys.modules[URLCONF] = module
         settings.ROOT_URLCONF = URLCONF
-        return Client(headers={"X-User": "alice"})
+        return Client(enforce_csrf_checks=True, headers={"X-User": "alice"})
 
     yield mount
     sys.modules.pop(URLCONF, None)
@@ -294,3 +295,16 @@ def test_flask_pages_render_under_a_strict_jinja_undefined() -> None:
         ("/api/v1/centre/sessions/unknown", 404),
     ):
         assert client.get(url, headers=alice).status_code == status, url
+
+
+def test_django_buttons_post_their_form_with_the_token_without_javascript(
+    django_urls: Callable[..., Client],
+) -> None:
+    client = django_urls()
+    html = client.get("/api/v1/centre/").content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" data-action="start">', html)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert form is not None and token is not None
+    assert client.post(form.group(1)).status_code == 403  # Django's CSRF check, as ever
+    answer = client.post(form.group(1), {"csrfmiddlewaretoken": token.group(1)})
+    assert answer.status_code == 200 and json.loads(answer.content)["success"] is True

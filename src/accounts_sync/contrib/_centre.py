@@ -65,10 +65,12 @@ _START, _CANCEL = "sync_all_accounts", "cancel_sync_session"
 
 @attrs.frozen
 class Csrf:
-    """The framework's CSRF token and the header the page's script sends it in."""
+    """The framework's CSRF token, the header the page's script sends it in, and the form field
+    a button's form sends it in when the script does not run."""
 
     header: str
     token: str
+    field: str
 
 
 @attrs.frozen
@@ -263,6 +265,7 @@ def _context(texts: Messages, links: CentreLinks, **page: Any) -> dict[str, Any]
             "js_url": links.static + "accounts_sync/centre/centre.js",
             "csrf_header": links.csrf.header if links.csrf else "",
             "csrf_token": links.csrf.token if links.csrf else "",
+            "csrf_field": links.csrf.field if links.csrf else "",
             # What the layout reads on every page, so a strict Jinja ``undefined`` never fails.
             "poll_url": "",
             "records_url": "",

@@ -71,8 +71,10 @@ def _csrf() -> Csrf | None:
     generate = current_app.jinja_env.globals.get("csrf_token")
     if not callable(generate):
         return None
-    headers = current_app.config.get("WTF_CSRF_HEADERS") or ["X-CSRFToken"]
-    return Csrf(header=str(headers[0]), token=str(generate()))
+    config = current_app.config
+    headers = config.get("WTF_CSRF_HEADERS") or ["X-CSRFToken"]
+    field = str(config.get("WTF_CSRF_FIELD_NAME") or "csrf_token")
+    return Csrf(header=str(headers[0]), token=str(generate()), field=field)
 
 
 def _render(page: CentrePage) -> Any:

@@ -79,7 +79,8 @@ def query_of(request: HttpRequest) -> dict[str, str]:
 def _links(request: HttpRequest, relative: str) -> CentreLinks:
     # ``CSRF_HEADER_NAME`` is the WSGI key (``HTTP_X_CSRFTOKEN``): the header is its tail.
     header = settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-")
-    return CentreLinks.for_page(request.path, relative, Csrf(header, get_token(request)))
+    csrf = Csrf(header, get_token(request), field="csrfmiddlewaretoken")
+    return CentreLinks.for_page(request.path, relative, csrf)
 
 
 def _render(request: HttpRequest, page: CentrePage) -> HttpResponse:
