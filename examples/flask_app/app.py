@@ -233,6 +233,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if seeded:
             logger.info("seeded %d instances", seeded)
 
+    wire(app, engine)
+    add_login(app, CSRFProtect(app))
+    add_instances_page(app)
+    return app
+
+
+def wire(app: Flask, engine: sa.Engine) -> None:
+    """The accounts_sync services, and the blueprint with its session centre."""
     sync_service = ToySyncService(app.config)
     messages = Messages.for_language(app.config["LANGUAGE"])
     # Background work runs on its own connections (standalone stores on the engine) ...
@@ -269,7 +277,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         background_service=background,
     )
 
-    add_login(app, CSRFProtect(app))
+
+def add_instances_page(app: Flask) -> None:
+    """``GET /instances``: the endpoints and the instances with their ``sync_count``, as JSON."""
 
     @app.get("/instances")
     def instances_list() -> Any:
@@ -295,5 +305,3 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 ],
             }
         )
-
-    return app
