@@ -10,7 +10,20 @@ from ._enums import RecordStatus, SessionStatus, SyncCategory
 from ._sessions import SyncRecordInfo, SyncSessionInfo
 from .ports import SupportsRecordPages, SupportsSessionPages, SyncSessionRepository
 
-__all__ = ["page_records", "page_sessions", "select_records", "select_sessions", "session_key"]
+__all__ = [
+    "MAX_RECORDS_PER_PAGE",
+    "RECORDS_PER_PAGE",
+    "page_records",
+    "page_sessions",
+    "select_records",
+    "select_sessions",
+    "session_key",
+]
+
+RECORDS_PER_PAGE = 100
+"""The records a page holds unless told otherwise (the HTTP records endpoint, the CLI)."""
+MAX_RECORDS_PER_PAGE = 500
+"""The most records a page may hold."""
 
 # What the fallback asks ``list_sessions`` for: every session there is.
 _EVERY_SESSION = 2**31 - 1

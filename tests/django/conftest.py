@@ -147,7 +147,7 @@ def pg_alias(postgres_url: str, django_db_blocker: Any) -> Iterator[str]:
             connection = connections[PG_ALIAS]
             # The checked-in migrations, as a host's ``migrate`` would run them.
             MigrationExecutor(connection).migrate(
-                [("accounts_sync", "0002_syncsession_progress_at"), ("inventory", "0001_initial")]
+                [("accounts_sync", "0003_syncrecord_page_index"), ("inventory", "0001_initial")]
             )
             with connection.schema_editor() as editor:
                 editor.create_model(Server)

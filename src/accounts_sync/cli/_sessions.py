@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from .._enums import RecordStatus, SessionStatus
 from .._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
 from .._launchers import ThreadLauncher
-from .._pages import page_records
+from .._pages import MAX_RECORDS_PER_PAGE, RECORDS_PER_PAGE, page_records
 from .._service import AccountsSyncActionsService
 from .._sessions import SyncSessionInfo
 from ..ports import SyncSessionRepository
@@ -26,9 +26,6 @@ __all__ = ["add_session_commands", "print_summary", "watch"]
 # The demo's own sessions: a killed demo must not block the next one for long.
 DEMO_HEARTBEAT_SECONDS = 2.0
 DEMO_STALE_AFTER = dt.timedelta(seconds=30)
-# The records ``sessions show`` prints at once by default, and at most: as the HTTP pages.
-RECORD_PAGE = 100
-LARGEST_RECORD_PAGE = 500
 
 
 def add_session_commands(commands: Commands) -> None:
@@ -61,9 +58,9 @@ def add_session_commands(commands: Commands) -> None:
     show.add_argument(
         "--limit",
         type=_page_size,
-        default=RECORD_PAGE,
+        default=RECORDS_PER_PAGE,
         metavar="N",
-        help=f"records per page, 1-{LARGEST_RECORD_PAGE} (default: %(default)s)",
+        help=f"records per page, 1-{MAX_RECORDS_PER_PAGE} (default: %(default)s)",
     )
     show.add_argument(
         "--after", type=int, metavar="RECORD_ID", help="start after this record (see the hint)"
@@ -194,8 +191,8 @@ def _record_statuses(text: str) -> tuple[RecordStatus, ...]:
 
 def _page_size(text: str) -> int:
     size = int(text)
-    if not 1 <= size <= LARGEST_RECORD_PAGE:
-        raise argparse.ArgumentTypeError(f"must be 1-{LARGEST_RECORD_PAGE}, not {size}")
+    if not 1 <= size <= MAX_RECORDS_PER_PAGE:
+        raise argparse.ArgumentTypeError(f"must be 1-{MAX_RECORDS_PER_PAGE}, not {size}")
     return size
 
 
@@ -230,7 +227,7 @@ def print_summary(
     info: SyncSessionInfo,
     *,
     statuses: Sequence[RecordStatus] | None = None,
-    limit: int = RECORD_PAGE,
+    limit: int = RECORDS_PER_PAGE,
     after: int | None = None,
 ) -> None:
     """Print a session's counters and progress, then one page of its failed records (a table of

@@ -21,7 +21,7 @@ from .._enums import RecordStatus, SessionStatus, SyncCategory
 from .._errors import ValidationError
 from .._lifecycle import fits_integer, plausible_session_id
 from .._messages import Messages
-from .._pages import session_key
+from .._pages import MAX_RECORDS_PER_PAGE, RECORDS_PER_PAGE, session_key
 from .._sessions import SyncRecordInfo, SyncSessionInfo
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 
 SESSION_PAGE = (20, 100)
 """The sessions list's default and largest page size."""
-RECORD_PAGE = (100, 500)
+RECORD_PAGE = (RECORDS_PER_PAGE, MAX_RECORDS_PER_PAGE)
 """The records endpoint's default and largest page size."""
 RECORDS_IN_SESSION = 100
 """The records ``GET sync-sessions/<id>`` answers at most, the first page."""
@@ -149,6 +149,8 @@ _P = TypeVar("_P")
 
 
 class _Params:
+    """The request's parameters, each read and checked on demand."""
+
     def __init__(self, query: Mapping[str, str], messages: Messages) -> None:
         self.query = query
         self.messages = messages

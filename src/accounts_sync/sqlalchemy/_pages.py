@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 
@@ -16,7 +17,7 @@ from ._missing_tables import explain_missing_tables
 from ._scopes import Scope
 from ._tables import SyncTables
 
-__all__ = ["PagedReads"]
+__all__ = ["SORT_OFF_SQL", "PagedReads"]
 
 
 @explain_missing_tables
@@ -79,5 +80,30 @@ class PagedReads:
             query = query.where(records.c.record_id > after_record_id)
         if statuses is not None:
             query = query.where(records.c.status.in_([status.value for status in statuses]))
-        with self._scope.read() as conn:
+        with self._scope.read() as conn, _without_sort(conn):
             return [SyncRecordInfo.from_row(row._mapping) for row in conn.execute(query)]
+
+
+@contextlib.contextmanager
+def _without_sort(conn: sa.Connection) -> Iterator[None]:
+    """On PostgreSQL, plan the next statements without sorting, then restore the setting.
+
+    A table filled a moment ago has no statistics: the planner then takes a large session for
+    a few rows and sorts all of them (tens of milliseconds at 100k records) instead of reading
+    one page from the ``(session_id, record_id)`` index. The setting is transaction-local and
+    put back, so a host's transaction (bound stores) keeps its own.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    previous = conn.execute(_SORT_OFF).scalar_one()
+    try:
+        yield
+    finally:
+        conn.execute(_SORT_RESTORE, {"previous": previous})
+
+
+SORT_OFF_SQL = "SELECT current_setting('enable_sort'), set_config('enable_sort', 'off', true)"
+"""Keeps the setting's value, then turns it off for the rest of the transaction."""
+_SORT_OFF = sa.text(SORT_OFF_SQL)
+_SORT_RESTORE = sa.text("SELECT set_config('enable_sort', :previous, true)")
