@@ -10,13 +10,11 @@ from typing import Any, ClassVar
 import pytest
 from selenium.webdriver.common.by import By
 
-from ..flask.test_example_app import load_example
+from ..flask.test_example_app import TOKEN, example_app
 from . import _scenario as scenario
 from .conftest import serving
 
 pytestmark = pytest.mark.timeout(120)
-
-TOKEN = {"Authorization": "Bearer browser-token"}
 
 
 class FlaskSite:
@@ -68,16 +66,8 @@ class FlaskSite:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[FlaskSite]:
-    example = load_example()
-    app = example.create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'centre.sqlite3'}",
-            "ACCOUNTS_SYNC_TOKEN": "browser-token",
-            "DEMO_INSTANCES": 50,
-            "SYNC_LATENCY": 0.02,
-            "SYNC_SLOW_LATENCY": 0.02,
-            "LANGUAGE": "en",
-        }
+    example, app = example_app(
+        tmp_path, DEMO_INSTANCES=50, SYNC_LATENCY=0.02, SYNC_SLOW_LATENCY=0.02, LANGUAGE="en"
     )
     with serving(app) as base:
         yield FlaskSite(app, base)

@@ -29,16 +29,18 @@ def load_example() -> ModuleType:
     return module
 
 
-def test_example_app_full_sync_completes(tmp_path: Path) -> None:
+def example_app(tmp_path: Path, **config: Any) -> tuple[ModuleType, Any]:
+    """The example module and its app on a SQLite file in ``tmp_path``, with :data:`TOKEN`."""
     example = load_example()
+    database = f"sqlite:///{tmp_path / 'example.sqlite3'}"
     app = example.create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite3'}",
-            "ACCOUNTS_SYNC_TOKEN": "smoke-token",
-            "SYNC_LATENCY": 0.01,
-            "SYNC_SLOW_LATENCY": 0.02,
-        }
+        {"SQLALCHEMY_DATABASE_URI": database, "ACCOUNTS_SYNC_TOKEN": "smoke-token", **config}
     )
+    return example, app
+
+
+def test_example_app_full_sync_completes(tmp_path: Path) -> None:
+    example, app = example_app(tmp_path, SYNC_LATENCY=0.01, SYNC_SLOW_LATENCY=0.02)
     client = app.test_client()
     wrong = {"Authorization": "Bearer wrong-token"}
     assert client.post("/api/v1/instances/actions/sync-accounts", headers=wrong).status_code == 401
@@ -90,14 +92,8 @@ def test_example_app_full_sync_completes(tmp_path: Path) -> None:
 
 def test_example_app_racing_full_syncs_get_one_200_and_409s(tmp_path: Path) -> None:
     """The example's SQLite wiring takes the write lock at BEGIN: never ``database is locked``."""
-    example = load_example()
-    app = example.create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'race.sqlite3'}",
-            "ACCOUNTS_SYNC_TOKEN": "smoke-token",
-            "SYNC_LATENCY": 0.3,  # the winner still runs while the others race
-        }
-    )
+    # The winner still runs while the others race.
+    _, app = example_app(tmp_path, SYNC_LATENCY=0.3)
     responses = race_full_syncs(app, TOKEN)
     assert sorted(response.status_code for response in responses) == [200] + [409] * 7
     (winner,) = [r.get_json()["data"]["session_id"] for r in responses if r.status_code == 200]
