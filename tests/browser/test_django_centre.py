@@ -103,6 +103,17 @@ def test_django_refuses_a_post_without_the_csrf_token(browser: Any, site: Any) -
         assert not site.session(session_id)["cancel_requested"]
         root = browser.find_element(By.ID, "accounts-sync-centre")
         token = {root.get_attribute("data-csrf-header"): root.get_attribute("data-csrf-token")}
+        # The button with a forged token: Django's own 403 page, reported by the script.
+        browser.get(f"{site.base}/api/centre/sessions/{session_id}")
+        browser.execute_script(
+            "document.getElementById('accounts-sync-centre').dataset.csrfToken = 'forged'"
+        )
+        scenario.one(browser, 'form[data-action="cancel"] button').click()
+        flash = scenario.wait(browser).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#as-flash.as-warn")
+        )[0]
+        assert flash.text.startswith("403")
+        assert not site.session(session_id)["cancel_requested"]
         assert browser.execute_async_script(post, cancel, token) == 200
         assert site.session(session_id)["cancel_requested"]
     finally:

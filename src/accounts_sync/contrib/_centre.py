@@ -97,9 +97,11 @@ class CentreLinks:
         return self.root + _JSON_ROUTES[name].path.format(**quoted)
 
     def sessions_page(self) -> str:
+        """The URL of the sessions list."""
         return self.root + CENTRE_ROUTES[0].path
 
     def session_page(self, session_id: str) -> str:
+        """The URL of a session's page (``""``: the prefix the script appends ids to)."""
         return self.root + CENTRE_ROUTES[1].path.format(session_id=quote(session_id, safe=""))
 
 

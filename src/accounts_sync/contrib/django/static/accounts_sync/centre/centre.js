@@ -40,7 +40,10 @@
     }
     return fetch(url, {method: (options && options.method) || "GET", credentials: "same-origin", headers: headers})
       .then(function (response) {
-        return response.json().then(function (body) { return {status: response.status, body: body}; });
+        // Not every refusal is ours: a framework's CSRF failure answers its own HTML page.
+        return response.json().catch(function () {
+          return {message: response.status + " " + response.statusText};
+        }).then(function (body) { return {status: response.status, body: body}; });
       });
   }
 
