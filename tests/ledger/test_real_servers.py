@@ -137,7 +137,7 @@ def test_postgres_ledger_lifecycle(pg_admin: PgAdmin, pg_setup: Setup) -> None:
     (row,) = pg_setup.changes_since(mark)
     assert (row["account_key"], row["change_type"]) == (writer, "reactivated")
     assert row["diff"]["changed"] == {"attributes.create_db": {"before": False, "after": True}}
-    assert row["diff"]["memberships_revoked"] == [Membership(group).to_json()]
+    assert row["diff"]["memberships_revoked"] == [Membership(group, grantor="postgres").to_json()]
 
     # Dropping two of three is refused, leaves the ledger as it was, and force overrides.
     pg_admin.run(
