@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from accounts_sync.collectors import OWNER, PostgresCollector, Privilege
+from accounts_sync.collectors import OWNER, PostgresCollector, Privilege, sorted_privileges
 from accounts_sync.collectors._postgres_queries import memberships_query
 from tests.collectors._servers import PgAdmin, pg_ident
 from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
