@@ -80,9 +80,7 @@ def diff(**parts: Any) -> dict[str, Any]:
 
 
 def privileges(*items: Privilege) -> list[dict[str, Any]]:
-    return [
-        p.to_json() for p in sorted(items, key=lambda p: (p.scope.value, p.object, p.privilege))
-    ]
+    return [p.to_json() for p in sorted_privileges(items)]
 
 
 def one_change(
