@@ -11,13 +11,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from accounts_sync.collectors import OWNER, PostgresCollector, Privilege, sorted_privileges
+from accounts_sync.collectors import OWNER, PostgresCollector, Privilege
 from accounts_sync.collectors._postgres_queries import memberships_query
+from tests.collectors._changes import diff, one_change, privileges
 from tests.collectors._servers import PgAdmin, pg_ident
 from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 
@@ -65,39 +65,6 @@ def pg9_setup(pg9: PgAdmin, tmp_path: Path) -> Iterator[Setup]:
     yield setup
     setup.source.dispose()
     next(ledgers, None)
-
-
-def diff(**parts: Any) -> dict[str, Any]:
-    """A change-log diff: the given parts, the rest empty."""
-    return {
-        "granted": [],
-        "revoked": [],
-        "memberships_granted": [],
-        "memberships_revoked": [],
-        "changed": {},
-        **parts,
-    }
-
-
-def privileges(*items: Privilege) -> list[dict[str, Any]]:
-    return [p.to_json() for p in sorted_privileges(items)]
-
-
-def one_change(
-    admin: PgAdmin, setup: Setup, statements: list[str], expected: dict[str, dict[str, Any]]
-) -> None:
-    """Run ``statements``; the sync must log exactly ``expected`` (key: diff), as planned."""
-    admin.run(*statements)
-    mark = setup.mark()
-    plan = setup.service.plan(setup.instance)
-    result = setup.sync()
-    assert result["success"], result["message"]
-    rows = setup.changes_since(mark)
-    assert {row["account_key"]: row["diff"] for row in rows} == expected
-    assert {c.key: c.diff.to_json() for c in plan.changes} == expected
-    before = setup.dump()
-    assert setup.sync()["success"]
-    assert setup.dump() == before  # the re-sync of an unchanged server writes nothing
 
 
 def test_every_postgres_fact_is_one_labelled_change(pg9: PgAdmin, pg9_setup: Setup) -> None:

@@ -1,0 +1,45 @@
+"""One server change at a time through the ledger: the logged diff, the plan, the re-sync."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from accounts_sync.collectors import Privilege, sorted_privileges
+from tests.ledger._support import Setup
+
+
+class Admin(Protocol):
+    def run(self, *statements: str) -> None: ...
+
+
+def diff(**parts: Any) -> dict[str, Any]:
+    """A change-log diff: the given parts, the rest empty."""
+    return {
+        "granted": [],
+        "revoked": [],
+        "memberships_granted": [],
+        "memberships_revoked": [],
+        "changed": {},
+        **parts,
+    }
+
+
+def privileges(*items: Privilege) -> list[dict[str, Any]]:
+    return [p.to_json() for p in sorted_privileges(items)]
+
+
+def one_change(
+    admin: Admin, setup: Setup, statements: list[str], expected: dict[str, dict[str, Any]]
+) -> None:
+    """Run ``statements``; the sync must log exactly ``expected`` (key: diff), as planned."""
+    admin.run(*statements)
+    mark = setup.mark()
+    plan = setup.service.plan(setup.instance)
+    result = setup.sync()
+    assert result["success"], result["message"]
+    rows = setup.changes_since(mark)
+    assert {row["account_key"]: row["diff"] for row in rows} == expected
+    assert {c.key: c.diff.to_json() for c in plan.changes} == expected
+    before = setup.dump()
+    assert setup.sync()["success"]
+    assert setup.dump() == before  # the re-sync of an unchanged server writes nothing
