@@ -134,6 +134,33 @@ def my_admin(mysql_url: str) -> Iterator[MyAdmin]:
         admin.cleanup()
 
 
+@pytest.fixture
+def pg9(postgres_url: str) -> Iterator[PgAdmin]:
+    """A ``PgAdmin`` whose names start with ``as9_`` (the collector-trust tests)."""
+    admin = PgAdmin(postgres_url, f"as9_{uuid.uuid4().hex[:8]}")
+    try:
+        yield admin
+    finally:
+        # Objects of the test database first: DROP OWNED cannot drop a schema that holds
+        # objects of other owners.
+        admin.run("DROP SCHEMA IF EXISTS s CASCADE")
+        admin.cleanup()
+
+
+@pytest.fixture
+def my9(mysql_url: str) -> Iterator[MyAdmin]:
+    """A ``MyAdmin`` whose names start with ``as9_``; proxy rows it inserted go too."""
+    admin = MyAdmin(mysql_url, f"as9_{uuid.uuid4().hex[:8]}")
+    try:
+        yield admin
+    finally:
+        admin.run(
+            f"DELETE FROM mysql.proxies_priv WHERE LOCATE('{admin.tag}', User) = 1",
+            "FLUSH PRIVILEGES",
+        )
+        admin.cleanup()
+
+
 @contextlib.contextmanager
 def count_statements(engine: sa.Engine) -> Iterator[list[str]]:
     """Collect every statement the engine sends inside the block (``before_cursor_execute``)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,6 @@ from tests.collectors._servers import MyAdmin, my_ident
 from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def my9(mysql_url: str) -> Iterator[MyAdmin]:
-    admin = MyAdmin(mysql_url, f"as9_{uuid.uuid4().hex[:8]}")
-    try:
-        yield admin
-    finally:
-        admin.run(
-            f"DELETE FROM mysql.proxies_priv WHERE LOCATE('{admin.tag}', User) = 1",
-            "FLUSH PRIVILEGES",
-        )
-        admin.cleanup()
 
 
 def grant_proxy(admin: MyAdmin, user: str, host: str, proxied: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,18 +23,6 @@ from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 pytestmark = pytest.mark.services
 
 TABLE_PRIVILEGES = ("DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE")
-
-
-@pytest.fixture
-def pg9(postgres_url: str) -> Iterator[PgAdmin]:
-    admin = PgAdmin(postgres_url, f"as9_{uuid.uuid4().hex[:8]}")
-    try:
-        yield admin
-    finally:
-        # Objects of the test database first: DROP OWNED cannot drop a schema that holds
-        # objects of other owners.
-        admin.run("DROP SCHEMA IF EXISTS s CASCADE")
-        admin.cleanup()
 
 
 def collector_for(admin: PgAdmin) -> PostgresCollector:

@@ -70,6 +70,10 @@ class PostgresCollector:
 
     def collect(self, bind: Bind) -> ServerSnapshot:
         """Read every role, membership, grant and ownership; see the ``Collector`` protocol."""
+        return self.assemble(self.read_catalogue(bind))
+
+    def read_catalogue(self, bind: Bind) -> CatalogueRows:
+        """The catalogue rows ``collect`` assembles (every statement it runs)."""
         with read_only_scope(bind) as (conn, _fresh):
             info = self._setup(conn)
             roles = _rows(conn, ROLES)
@@ -85,10 +89,9 @@ class PostgresCollector:
                 self._setup(conn)
                 grants += _rows(conn, GRANTS, all_databases=False)
                 defaults += _rows(conn, DEFAULT_PRIVILEGES)
-        rows = CatalogueRows(
+        return CatalogueRows(
             str(info.version), tuple(databases), roles, memberships, grants, defaults
         )
-        return self.assemble(rows)
 
     def _setup(self, conn: Connection) -> sa.Row[Any]:
         timeout = str(max(1, round(self.statement_timeout * 1000)))
