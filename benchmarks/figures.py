@@ -318,7 +318,7 @@ FIGURES: list[Figure] = [
     Figure(
         "ledger_apply_ms_10000_accounts_sqlite",
         ledger_apply_ms_10000_accounts_sqlite,
-        at_most=3000.0,
+        at_most=1000.0,
     ),
     Figure(
         "ledger_noop_ms_10000_accounts_sqlite", ledger_noop_ms_10000_accounts_sqlite, at_most=1000.0
