@@ -149,18 +149,21 @@ class AccountDiff:
                 m.to_json() for m in sorted_memberships(self.memberships_revoked)
             ],
             "changed": {change.field: change.to_json() for change in self.changed},
-            **{
-                name: [p.to_json() for p in sorted_privileges(items)]
-                for name, items in self._labelled().items()
-                if items
-            },
+            **self._labelled_json(),
         }
 
-    def _labelled(self) -> dict[str, frozenset[Privilege]]:
-        return {
+    def _labelled_json(self) -> dict[str, Any]:
+        if not (self.implied_by_ownership or self.defaults_revoked or self.defaults_restored):
+            return {}
+        labelled = {
             "implied_by_ownership": self.implied_by_ownership,
             "defaults_revoked": self.defaults_revoked,
             "defaults_restored": self.defaults_restored,
+        }
+        return {
+            name: [p.to_json() for p in sorted_privileges(items)]
+            for name, items in labelled.items()
+            if items
         }
 
     @classmethod
@@ -310,7 +313,7 @@ class AccountChange:
         if self.before is not None or self.after is None:
             return self.diff.to_json()
         data = self.after.to_json()
-        return {
+        diff = {
             "granted": data["privileges"],
             "revoked": [],
             "memberships_granted": data["memberships"],
@@ -320,6 +323,9 @@ class AccountChange:
                 for name, value in sorted(snapshot_fields(self.after).items())
             },
         }
+        if "revoked_defaults" in data:
+            diff["defaults_revoked"] = data["revoked_defaults"]
+        return diff
 
     def to_json(self) -> dict[str, Any]:
         return {
