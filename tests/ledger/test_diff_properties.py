@@ -24,10 +24,18 @@ privileges = st.builds(
     Privilege,
     st.sampled_from(list(PrivilegeScope)),
     st.lists(names, max_size=3).map(tuple),
-    st.sampled_from(["SELECT", "INSERT", "USAGE", "EXECUTE"]),
+    # OWNER makes the explicit grants on the same object implied (not revoked) in a diff.
+    st.sampled_from(["SELECT", "INSERT", "USAGE", "EXECUTE", "OWNER"]),
     st.booleans(),
 )
-memberships = st.builds(Membership, st.sampled_from(["r1", "r2", "r3@"]), st.booleans())
+memberships = st.builds(
+    Membership,
+    st.sampled_from(["r1", "r2", "r3@"]),
+    st.booleans(),
+    grantor=st.none() | st.sampled_from(["g1", "g2"]),
+    inherit_option=st.none() | st.booleans(),
+    set_option=st.none() | st.booleans(),
+)
 attribute_values = st.one_of(
     st.none(),
     st.booleans(),
@@ -58,6 +66,7 @@ def snapshots(key: str) -> st.SearchStrategy[AccountSnapshot]:
         attributes=attributes,
         memberships=st.frozensets(memberships, max_size=3),
         privileges=st.frozensets(privileges, max_size=4),
+        revoked_defaults=st.frozensets(privileges, max_size=2),
     )
 
 
