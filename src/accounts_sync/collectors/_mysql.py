@@ -49,8 +49,8 @@ __all__ = ["MySQLCollector", "MySQLServer", "parse_server_version"]
 class MySQLCollector:
     """Collects the accounts of a MySQL 5.7/8.0 or MariaDB 10.3+ server.
 
-    Runs a fixed number of statements per server, whatever the number of accounts: 9 on
-    MariaDB, 11 on MySQL 8, 8 on MySQL 5.7 (one fewer inside the caller's transaction, where
+    Runs a fixed number of statements per server, whatever the number of accounts: 10 on
+    MariaDB, 12 on MySQL 8, 9 on MySQL 5.7 (one fewer inside the caller's transaction, where
     it cannot open its own read-only one). ``include`` filters accounts by user name.
     ``statement_timeout`` is in seconds. ``catalogue`` forces ``"global_priv"`` or ``"user"``
     instead of choosing from the version (to exercise the older layout).
