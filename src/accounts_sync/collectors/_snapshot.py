@@ -284,9 +284,7 @@ class AccountSnapshot:
     attributes: Attributes = attrs.field(factory=Attributes, converter=_attributes)
     memberships: frozenset[Membership] = attrs.field(factory=frozenset, converter=_memberships)
     privileges: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
-    revoked_defaults: frozenset[Privilege] = attrs.field(
-        factory=frozenset, converter=_privileges
-    )
+    revoked_defaults: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON data (lists sorted, times as ISO 8601 UTC)."""
@@ -322,9 +320,7 @@ class AccountSnapshot:
             attributes=data.get("attributes") or {},
             memberships=(Membership.from_json(m) for m in data.get("memberships") or ()),
             privileges=(Privilege.from_json(p) for p in data.get("privileges") or ()),
-            revoked_defaults=(
-                Privilege.from_json(p) for p in data.get("revoked_defaults") or ()
-            ),
+            revoked_defaults=(Privilege.from_json(p) for p in data.get("revoked_defaults") or ()),
         )
 
     @functools.cached_property

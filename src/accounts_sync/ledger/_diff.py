@@ -120,9 +120,7 @@ class AccountDiff:
         factory=frozenset, converter=_privileges
     )
     defaults_revoked: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
-    defaults_restored: frozenset[Privilege] = attrs.field(
-        factory=frozenset, converter=_privileges
-    )
+    defaults_restored: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
 
     @property
     def is_empty(self) -> bool:
