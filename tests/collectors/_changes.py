@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
-from accounts_sync.collectors import Privilege, sorted_privileges
-from tests.ledger._support import Setup
+from accounts_sync.collectors import Collector, Privilege, sorted_privileges
+from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 
 
 class Admin(Protocol):
+    url: str
+
     def run(self, *statements: str) -> None: ...
+
+
+def synced(admin: Admin, directory: Path, db_type: str, collector: Collector) -> Iterator[Setup]:
+    """A SQLite ledger in ``directory`` after a first sync of the server (for a fixture)."""
+    ledgers = sqlite_ledger_in(directory)
+    setup = ledger_setup(next(ledgers), admin.url, db_type, collector)
+    assert setup.sync()["success"]
+    yield setup
+    setup.source.dispose()
+    next(ledgers, None)
 
 
 def diff(**parts: Any) -> dict[str, Any]:

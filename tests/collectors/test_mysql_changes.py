@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from accounts_sync.collectors import MySQLCollector, Privilege
-from tests.collectors._changes import diff, one_change, privileges
+from tests.collectors._changes import diff, one_change, privileges, synced
 from tests.collectors._servers import MyAdmin, my_ident
-from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
+from tests.ledger._support import Setup
 
 pytestmark = pytest.mark.services
 
@@ -40,12 +40,7 @@ def my9_setup(my9: MyAdmin, tmp_path: Path) -> Iterator[Setup]:
         f"CREATE USER {my9.account(my9.tag + '_v')}",
         f"CREATE USER {my9.account(my9.tag + '_w')} IDENTIFIED BY 'other-pw'",
     )
-    ledgers = sqlite_ledger_in(tmp_path)
-    setup = ledger_setup(next(ledgers), my9.url, "mariadb", collector_for(my9))
-    assert setup.sync()["success"]
-    yield setup
-    setup.source.dispose()
-    next(ledgers, None)
+    yield from synced(my9, tmp_path, "mariadb", collector_for(my9))
 
 
 def last_changed(admin: MyAdmin, user: str) -> str | None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from accounts_sync.collectors import OWNER, PostgresCollector, Privilege
 from accounts_sync.collectors._postgres_queries import memberships_query
-from tests.collectors._changes import diff, one_change, privileges
+from tests.collectors._changes import diff, one_change, privileges, synced
 from tests.collectors._servers import PgAdmin, pg_ident
 from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 
@@ -46,12 +46,7 @@ def pg9_setup(pg9: PgAdmin, tmp_path: Path) -> Iterator[Setup]:
         "CREATE TABLE s.t (id int)",
         f"ALTER TABLE s.t OWNER TO {b}",
     )
-    ledgers = sqlite_ledger_in(tmp_path)
-    setup = ledger_setup(next(ledgers), pg9.url, "postgresql", collector_for(pg9))
-    assert setup.sync()["success"]
-    yield setup
-    setup.source.dispose()
-    next(ledgers, None)
+    yield from synced(pg9, tmp_path, "postgresql", collector_for(pg9))
 
 
 def test_every_postgres_fact_is_one_labelled_change(pg9: PgAdmin, pg9_setup: Setup) -> None:

@@ -65,6 +65,31 @@ def memberships_query(version_num: int) -> sa.TextClause:
     return sa.text(_MEMBERSHIPS.format(options=options))
 
 
+def _compared(source: str, keys: str, owner: str) -> str:
+    """The entries of each ``source`` row's ``acl`` missing from its ``base`` (grants), and of
+    its ``base`` missing from its ``acl`` (revoked defaults); the ``owner``'s left out."""
+    return f"""
+        SELECT {keys}, e.grantee, e.privilege_type, e.is_grantable, false AS revoked
+        FROM {source} AS o
+        CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) AS e
+        WHERE o.acl IS NOT NULL
+          AND e.grantee <> o.{owner}
+          AND NOT EXISTS (
+              SELECT 1 FROM pg_catalog.aclexplode(o.base) AS x
+              WHERE x.grantee = e.grantee AND x.privilege_type = e.privilege_type
+                AND x.is_grantable = e.is_grantable)
+      UNION ALL
+        SELECT {keys}, x.grantee, x.privilege_type, x.is_grantable, true
+        FROM {source} AS o
+        CROSS JOIN LATERAL pg_catalog.aclexplode(o.base) AS x
+        WHERE o.base IS NOT NULL
+          AND x.grantee <> o.{owner}
+          AND NOT EXISTS (
+              SELECT 1 FROM pg_catalog.aclexplode(COALESCE(o.acl, '{{}}')) AS e
+              WHERE e.grantee = x.grantee AND e.privilege_type = x.privilege_type
+                AND e.is_grantable = x.is_grantable)"""
+
+
 # Every ACL of the connected database (and, when ``all_databases``, of every database, since
 # pg_database is shared), exploded, plus ownership. A NULL ACL means the built-in default
 # (``acldefault``). Owners' implicit privileges are not grants: ownership is reported instead,
@@ -135,27 +160,7 @@ GRANTS = sa.text(
          AND i.objsubid = 0
     ),
     entries AS (
-        SELECT o.scope, o.objoid, o.subid, o.database, e.grantee, e.privilege_type,
-               e.is_grantable, false AS revoked
-        FROM objects AS o
-        CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) AS e
-        WHERE o.acl IS NOT NULL
-          AND e.grantee <> o.owner
-          AND NOT EXISTS (
-              SELECT 1 FROM pg_catalog.aclexplode(o.base) AS x
-              WHERE x.grantee = e.grantee AND x.privilege_type = e.privilege_type
-                AND x.is_grantable = e.is_grantable)
-      UNION ALL
-        SELECT o.scope, o.objoid, o.subid, o.database, x.grantee, x.privilege_type,
-               x.is_grantable, true
-        FROM objects AS o
-        CROSS JOIN LATERAL pg_catalog.aclexplode(o.base) AS x
-        WHERE o.base IS NOT NULL
-          AND x.grantee <> o.owner
-          AND NOT EXISTS (
-              SELECT 1 FROM pg_catalog.aclexplode(COALESCE(o.acl, '{}')) AS e
-              WHERE e.grantee = x.grantee AND e.privilege_type = x.privilege_type
-                AND e.is_grantable = x.is_grantable)
+{compared}
       UNION ALL
         SELECT o.scope, o.objoid, 0, o.database, o.owner, 'OWNER', false, false
         FROM objects AS o
@@ -185,7 +190,7 @@ GRANTS = sa.text(
       ON g.scope = 'column' AND a.attrelid = g.objoid AND a.attnum = g.subid
     LEFT JOIN pg_catalog.pg_proc AS p ON g.scope = 'routine' AND p.oid = g.objoid
     LEFT JOIN pg_catalog.pg_namespace AS rn ON rn.oid = p.pronamespace
-    """
+    """.format(compared=_compared("objects", "o.scope, o.objoid, o.subid, o.database", "owner"))
 )
 
 # Default privileges (ALTER DEFAULT PRIVILEGES) of the connected database. A global entry
@@ -204,25 +209,7 @@ DEFAULT_PRIVILEGES = sa.text(
         LEFT JOIN pg_catalog.pg_namespace AS n ON n.oid = a.defaclnamespace
     ),
     entries AS (
-        SELECT d.creator, d.schema_name, d.objtype, e.grantee, e.privilege_type,
-               e.is_grantable, false AS revoked
-        FROM defaults AS d
-        CROSS JOIN LATERAL pg_catalog.aclexplode(d.acl) AS e
-        WHERE e.grantee <> d.creator
-          AND NOT EXISTS (
-              SELECT 1 FROM pg_catalog.aclexplode(d.base) AS x
-              WHERE x.grantee = e.grantee AND x.privilege_type = e.privilege_type
-                AND x.is_grantable = e.is_grantable)
-      UNION ALL
-        SELECT d.creator, d.schema_name, d.objtype, x.grantee, x.privilege_type,
-               x.is_grantable, true
-        FROM defaults AS d
-        CROSS JOIN LATERAL pg_catalog.aclexplode(d.base) AS x
-        WHERE x.grantee <> d.creator
-          AND NOT EXISTS (
-              SELECT 1 FROM pg_catalog.aclexplode(d.acl) AS e
-              WHERE e.grantee = x.grantee AND e.privilege_type = x.privilege_type
-                AND e.is_grantable = x.is_grantable)
+{compared}
     )
     SELECT e.creator::bigint AS creator, COALESCE(e.schema_name, '') AS schema_name,
            CASE e.objtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
@@ -232,5 +219,5 @@ DEFAULT_PRIVILEGES = sa.text(
            bool_or(e.is_grantable) AS grantable, pg_catalog.current_database() AS database
     FROM entries AS e
     GROUP BY e.creator, e.schema_name, e.objtype, e.grantee, e.privilege_type, e.revoked
-    """
+    """.format(compared=_compared("defaults", "o.creator, o.schema_name, o.objtype", "creator"))
 )
