@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from accounts_sync.collectors import Collector, Privilege, sorted_privileges
+import sqlalchemy as sa
+
+from accounts_sync.collectors import Collector, Privilege, ServerSnapshot, sorted_privileges
 from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 
 
@@ -57,3 +59,23 @@ def one_change(
     before = setup.dump()
     assert setup.sync()["success"]
     assert setup.dump() == before  # the re-sync of an unchanged server writes nothing
+
+
+def same_under_settings(
+    url: str, collector: Collector, settings: list[str], probe: str
+) -> ServerSnapshot:
+    """Collect once, then in sessions with each of ``settings``: every collection must give
+    the same canonical text, and leave the session's ``probe`` value as it found it."""
+    engine = sa.create_engine(url)
+    try:
+        reference = collector.collect(engine)
+        for statement in settings:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(statement)
+                conn.commit()
+                before = conn.exec_driver_sql(probe).scalar()
+                assert collector.collect(conn).canonical_json == reference.canonical_json
+                assert conn.exec_driver_sql(probe).scalar() == before
+    finally:
+        engine.dispose()
+    return reference

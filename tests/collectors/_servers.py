@@ -32,6 +32,12 @@ def my_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def scalars(engine: sa.Engine, sql: str, **params: object) -> list[Any]:
+    """The first column of every row of ``sql``."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text(sql), params).scalars())
+
+
 class PgAdmin:
     """A superuser connection (autocommit) to the test database, and role clean-up."""
 
@@ -57,25 +63,19 @@ class PgAdmin:
         return sa.make_url(self.url).set(database=name).render_as_string(hide_password=False)
 
     def tagged_roles(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    sa.text("SELECT rolname FROM pg_roles WHERE strpos(rolname, :tag) > 0"),
-                    {"tag": self.tag},
-                ).scalars()
-            )
+        return scalars(
+            self.engine,
+            "SELECT rolname FROM pg_roles WHERE strpos(rolname, :tag) > 0",
+            tag=self.tag,
+        )
 
     def owned_schemas(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    sa.text(
-                        "SELECT nspname FROM pg_namespace JOIN pg_roles ON pg_roles.oid = nspowner"
-                        " WHERE strpos(rolname, :tag) > 0"
-                    ),
-                    {"tag": self.tag},
-                ).scalars()
-            )
+        return scalars(
+            self.engine,
+            "SELECT nspname FROM pg_namespace JOIN pg_roles ON pg_roles.oid = nspowner "
+            "WHERE strpos(rolname, :tag) > 0",
+            tag=self.tag,
+        )
 
     def cleanup(self) -> None:
         for name in self.extra_databases:

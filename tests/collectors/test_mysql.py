@@ -15,7 +15,7 @@ from accounts_sync.collectors import (
     Privilege,
     ServerSnapshot,
 )
-from tests.collectors._servers import MyAdmin, count_statements, my_ident, my_string
+from tests.collectors._servers import MyAdmin, count_statements, my_ident, my_string, scalars
 
 pytestmark = pytest.mark.services
 
@@ -87,16 +87,14 @@ def _collect(admin: MyAdmin, collector: MySQLCollector) -> ServerSnapshot:
 
 
 def _user_privileges(admin: MyAdmin, grantee: str) -> set[str]:
-    with admin.engine.connect() as conn:
-        return set(
-            conn.execute(
-                sa.text(
-                    "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES "
-                    "WHERE GRANTEE = :grantee"
-                ),
-                {"grantee": grantee},
-            ).scalars()
+    return set(
+        scalars(
+            admin.engine,
+            "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES "
+            "WHERE GRANTEE = :grantee",
+            grantee=grantee,
         )
+    )
 
 
 def test_exact_snapshot_of_accounts_grants_and_roles(my_server: MyAdmin) -> None:

@@ -13,7 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from accounts_sync.collectors import MySQLCollector, Privilege
-from tests.collectors._changes import diff, one_change, privileges, synced
+from tests.collectors._changes import (
+    diff,
+    one_change,
+    privileges,
+    same_under_settings,
+    synced,
+)
 from tests.collectors._servers import MyAdmin, my_ident
 from tests.ledger._support import Setup
 
@@ -127,20 +133,16 @@ def test_collection_ignores_the_sessions_settings(my9: MyAdmin) -> None:
         f"GRANT INSERT ON {db}.orders TO {my9.account(t + '_b')}",
         grant_proxy(my9, t + "_a", "host.example", t + "_b"),
     )
-    collector = collector_for(my9)
-    engine = sa.create_engine(my9.url)
-    try:
-        reference = collector.collect(engine)
-        for settings in (
+    reference = same_under_settings(
+        my9.url,
+        collector_for(my9),
+        [
             "SET sql_mode = 'PAD_CHAR_TO_FULL_LENGTH'",
             "SET sql_mode = 'ANSI,NO_BACKSLASH_ESCAPES,PAD_CHAR_TO_FULL_LENGTH'",
             "SET time_zone = '+09:00'",
-        ):
-            with engine.connect() as conn:
-                conn.exec_driver_sql(settings)
-                assert collector.collect(conn).canonical_json == reference.canonical_json
-    finally:
-        engine.dispose()
+        ],
+        "SELECT CONCAT(@@session.sql_mode, ' ', @@session.time_zone)",
+    )
     accounts = reference.by_key()
     assert (
         Privilege("database", (my9.database,), "SELECT")

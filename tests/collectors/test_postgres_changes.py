@@ -12,11 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from accounts_sync.collectors import OWNER, PostgresCollector, Privilege
 from accounts_sync.collectors._postgres_queries import memberships_query
-from tests.collectors._changes import diff, one_change, privileges, synced
+from tests.collectors._changes import (
+    diff,
+    one_change,
+    privileges,
+    same_under_settings,
+    synced,
+)
 from tests.collectors._servers import PgAdmin, pg_ident
 from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 
@@ -211,24 +216,18 @@ def test_collection_ignores_the_sessions_settings(pg9: PgAdmin) -> None:
         "CREATE FUNCTION s.f2(m s.mood) RETURNS int LANGUAGE sql AS 'SELECT 1'",
         f"GRANT EXECUTE ON FUNCTION s.f2(s.mood) TO {pg_ident(login)}",
     )
-    collector = collector_for(pg9)
-    engine = sa.create_engine(pg9.url)
-    try:
-        reference = collector.collect(engine)
-        for settings in (
+    reference = same_under_settings(
+        pg9.url,
+        collector_for(pg9),
+        [
             "SET search_path = s, public",
             "SET DateStyle = 'SQL, DMY'",
             "SET DateStyle = 'German'; SET IntervalStyle = 'sql_standard'",
             "SET TIME ZONE 'Asia/Kathmandu'",
-        ):
-            with engine.connect() as conn:
-                conn.exec_driver_sql(settings)
-                conn.commit()
-                assert collector.collect(conn).canonical_json == reference.canonical_json
-                # The caller's settings are back afterwards.
-                assert conn.exec_driver_sql("SHOW search_path").scalar() is not None
-    finally:
-        engine.dispose()
+        ],
+        "SELECT concat_ws(' ', current_setting('search_path'), current_setting('DateStyle'), "
+        "current_setting('IntervalStyle'), current_setting('TimeZone'))",
+    )
     account = reference.by_key()[login]
     assert account.valid_until == dt.datetime(2031, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
     assert Privilege("routine", (pg9.database, "s", "f2(s.mood)"), "EXECUTE") in account.privileges
