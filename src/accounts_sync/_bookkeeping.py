@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ._enums import RecordStatus
@@ -35,6 +36,7 @@ class Bookkeeping:
         instances: InstanceRepository[Any],
         session_id: str,
         heartbeat_interval: float,
+        on_outcomes: Callable[[list[RecordOutcome]], None] | None = None,
     ) -> None:
         self.session_id = session_id
         self.succeeded = 0
@@ -42,6 +44,7 @@ class Bookkeeping:
         self._sessions = sessions
         self._instances = instances
         self._heartbeat_interval = heartbeat_interval
+        self._on_outcomes = on_outcomes  # sees the outcomes as they are counted (telemetry)
         # Counts written with the records when the store can (nothing to lose in a crash);
         # else gathered here and written through the instance repository.
         counted = (
@@ -77,6 +80,8 @@ class Bookkeeping:
         succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
         self.succeeded += len(succeeded)
         self.failed += len(outcomes) - len(succeeded)
+        if self._on_outcomes is not None:
+            self._on_outcomes(outcomes)
         if self._count_here:
             self._counts.extend(succeeded)
         self._last_write = time.monotonic()

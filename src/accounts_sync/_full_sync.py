@@ -21,6 +21,7 @@ from ._bounds import fit_count, fit_name, fit_text, storable_details, storable_e
 from ._checks import at_least, seconds
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError, ValidationError
+from ._instrumentation import RunTelemetry, traced_run
 from ._jobs import fail_session, reap
 from ._messages import Messages
 from ._normalize import normalize_sync_result
@@ -215,6 +216,7 @@ class FullSyncTask(Generic[InstanceT]):
         log.info(self.messages.full_sync_skipped, status=current.status.value if current else None)
         return FullSyncSummary.of(current, claimed=False)
 
+    @traced_run
     def _run(self, session_id: str, sync_type: SyncType, created_by: int | None) -> FullSyncSummary:
         log = ActionLog(logger, ACTION, {"created_by": created_by, "session_id": session_id})
         run = _Run(self, session_id=session_id, sync_type=sync_type, created_by=created_by)
@@ -276,8 +278,9 @@ class _Run(Generic[InstanceT]):
         self.succeeded = 0
         self.failed = 0
         self.cancelled = False
+        self._telemetry = RunTelemetry(session_id)
         self._pool = WorkerPool(
-            self._sync_one,
+            self._telemetry.wrap(self._sync_one),
             name=f"accounts_sync_worker_{session_id[:8]}",
             on_abandoned_exit=lambda: task._count_abandoned(-1),
         )
@@ -302,6 +305,7 @@ class _Run(Generic[InstanceT]):
             instances=self.task.instances,
             session_id=self.session_id,
             heartbeat_interval=self.task.heartbeat_interval,
+            on_outcomes=self._telemetry.counter(instances),
         )
         try:
             while True:
