@@ -72,7 +72,7 @@ def _compared(source: str, keys: str, owner: str) -> str:
         SELECT {keys}, e.grantee, e.privilege_type, e.is_grantable, false AS revoked
         FROM {source} AS o
         CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) AS e
-        WHERE o.acl IS NOT NULL
+        WHERE o.acl IS DISTINCT FROM o.base
           AND e.grantee <> o.{owner}
           AND NOT EXISTS (
               SELECT 1 FROM pg_catalog.aclexplode(o.base) AS x
@@ -82,7 +82,7 @@ def _compared(source: str, keys: str, owner: str) -> str:
         SELECT {keys}, x.grantee, x.privilege_type, x.is_grantable, true
         FROM {source} AS o
         CROSS JOIN LATERAL pg_catalog.aclexplode(o.base) AS x
-        WHERE o.base IS NOT NULL
+        WHERE o.base IS DISTINCT FROM o.acl
           AND x.grantee <> o.{owner}
           AND NOT EXISTS (
               SELECT 1 FROM pg_catalog.aclexplode(COALESCE(o.acl, '{{}}')) AS e
