@@ -142,3 +142,24 @@ def test_the_change_logs_diff_json_is_the_diffs_own(
 def test_attribute_items_are_the_mappings_own(snapshot: AccountSnapshot) -> None:
     attributes = snapshot.attributes
     assert list(attributes.items()) == [(name, attributes[name]) for name in attributes]
+
+
+def test_a_new_ownership_implies_the_grants_on_the_object_and_its_columns() -> None:
+    table, other = ("db", "s", "t"), ("db", "s", "u")
+    explicit = {
+        Privilege("table", table, "SELECT"),
+        Privilege("column", (*table, "c"), "UPDATE"),
+        Privilege("table", other, "SELECT"),
+    }
+    before = AccountSnapshot(key="a", username="a", privileges=explicit)
+    after = AccountSnapshot(key="a", username="a", privileges={Privilege("table", table, "OWNER")})
+    diff = diff_snapshots(before, after)
+    assert diff.granted == {Privilege("table", table, "OWNER")}
+    assert diff.implied_by_ownership == explicit - {Privilege("table", other, "SELECT")}
+    assert diff.revoked == {Privilege("table", other, "SELECT")}
+    assert apply_diff(before, diff, "a") == after
+    # Giving the object away implies nothing: the ownership itself is revoked.
+    back = diff_snapshots(after, before)
+    assert back.revoked == {Privilege("table", table, "OWNER")}
+    assert not back.implied_by_ownership
+    assert "implied_by_ownership" in diff.to_json() and "implied_by_ownership" not in back.to_json()

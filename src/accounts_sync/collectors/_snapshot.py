@@ -120,7 +120,8 @@ class Privilege:
         return cls(data["scope"], tuple(data["object"]), data["privilege"], bool(data["grantable"]))
 
 
-@attrs.frozen(order=True)
+@functools.total_ordering
+@attrs.frozen(order=False)
 class Membership:
     """A direct membership in ``role`` (the role's account key), held WITH ADMIN OPTION or not.
 
@@ -143,6 +144,12 @@ class Membership:
             _tristate(self.inherit_option),
             _tristate(self.set_option),
         )
+
+    def __lt__(self, other: object) -> bool:
+        # By the sort key: unset (None) options sort first instead of failing to compare.
+        if not isinstance(other, Membership):
+            return NotImplemented
+        return self.sort_key() < other.sort_key()
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"role": self.role, "admin_option": self.admin_option}
