@@ -23,8 +23,8 @@ from ledger_bench import (
     ledger_apply_ms_10000_accounts_sqlite,
     ledger_noop_ms_10000_accounts_sqlite,
 )
-from poll_bench import session_poll_ms
 from otel_bench import otel_overhead_us_per_instance
+from poll_bench import session_poll_ms
 
 from accounts_sync import (
     AccountsSyncActionsService,
