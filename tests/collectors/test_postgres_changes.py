@@ -112,8 +112,27 @@ def test_every_postgres_fact_is_one_labelled_change(pg9: PgAdmin, pg9_setup: Set
         [f"ALTER SCHEMA s OWNER TO {qb}"],
         {b: diff(granted=privileges(Privilege("schema", (db, "s"), OWNER)))},
     )
+    routine = (db, "s", "f2(s.mood, integer)")
+    one_change(
+        pg9,
+        pg9_setup,
+        ["ALTER FUNCTION s.f2(s.mood, integer) OWNER TO " + qb],
+        {b: diff(granted=privileges(Privilege("routine", routine, OWNER)))},
+    )
+    # The new owner's CONNECT is implied now; the old owner (postgres) is not collected.
+    one_change(
+        pg9,
+        pg9_setup,
+        [f"ALTER DATABASE {pg_ident(other)} OWNER TO {qa}"],
+        {
+            a: diff(
+                granted=privileges(Privilege("database", (other,), OWNER)),
+                implied_by_ownership=privileges(Privilege("database", (other,), "CONNECT")),
+            )
+        },
+    )
     # A grant to a predefined role, which is otherwise left out of the accounts.
-    monitor_grant = Privilege("routine", (db, "s", "f2(s.mood, integer)"), "EXECUTE")
+    monitor_grant = Privilege("routine", routine, "EXECUTE")
     pg9.run("GRANT EXECUTE ON FUNCTION s.f2(s.mood, integer) TO pg_monitor")
     mark = pg9_setup.mark()
     assert pg9_setup.sync()["success"]

@@ -12,13 +12,13 @@ __all__ = ["DEFAULT_PRIVILEGES", "GRANTS", "ROLES", "SETUP", "memberships_query"
 # ``search_path = pg_catalog`` every type outside pg_catalog is printed schema-qualified.
 SETUP = sa.text(
     """
-    SELECT set_config('statement_timeout', :timeout, true) AS statement_timeout,
-           set_config('lock_timeout', :timeout, true) AS lock_timeout,
-           set_config('transaction_read_only', 'on', true) AS read_only,
-           set_config('search_path', 'pg_catalog', true) AS search_path,
-           set_config('DateStyle', 'ISO, MDY', true) AS date_style,
-           set_config('IntervalStyle', 'postgres', true) AS interval_style,
-           set_config('TimeZone', 'UTC', true) AS time_zone,
+    SELECT pg_catalog.set_config('statement_timeout', :timeout, true) AS statement_timeout,
+           pg_catalog.set_config('lock_timeout', :timeout, true) AS lock_timeout,
+           pg_catalog.set_config('transaction_read_only', 'on', true) AS read_only,
+           pg_catalog.set_config('search_path', 'pg_catalog', true) AS search_path,
+           pg_catalog.set_config('DateStyle', 'ISO, MDY', true) AS date_style,
+           pg_catalog.set_config('IntervalStyle', 'postgres', true) AS interval_style,
+           pg_catalog.set_config('TimeZone', 'UTC', true) AS time_zone,
            pg_catalog.current_database() AS database,
            pg_catalog.current_setting('server_version') AS version,
            pg_catalog.current_setting('server_version_num')::int AS version_num
