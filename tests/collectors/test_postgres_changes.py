@@ -82,11 +82,20 @@ def test_every_postgres_fact_is_one_labelled_change(pg9: PgAdmin, pg9_setup: Set
         [f"GRANT CONNECT ON DATABASE {pg_ident(other)} TO {qa}"],
         {a: diff(granted=privileges(Privilege("database", (other,), "CONNECT")))},
     )
+    # Database ACLs are cluster-wide: PUBLIC gets its default back at once, so that other
+    # collections running meanwhile see PUBLIC changed for as short a time as can be.
+    connect = privileges(Privilege("database", (other,), "CONNECT"))
     one_change(
         pg9,
         pg9_setup,
-        [f"REVOKE CONNECT ON DATABASE {pg_ident(db)} FROM PUBLIC"],
-        {"public": diff(defaults_revoked=privileges(Privilege("database", (db,), "CONNECT")))},
+        [f"REVOKE CONNECT ON DATABASE {pg_ident(other)} FROM PUBLIC"],
+        {"public": diff(defaults_revoked=connect)},
+    )
+    one_change(
+        pg9,
+        pg9_setup,
+        [f"GRANT CONNECT ON DATABASE {pg_ident(other)} TO PUBLIC"],
+        {"public": diff(defaults_restored=connect)},
     )
     # Ownership: explicit grants first, then the object changes hands.
     table = (db, "s", "t")
