@@ -13,13 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from accounts_sync.collectors import MySQLCollector, Privilege
-from tests.collectors._changes import (
-    diff,
-    one_change,
-    privileges,
-    same_under_settings,
-    synced,
-)
+from tests.collectors._changes import diff, one_change, privileges, same_under_settings, synced
 from tests.collectors._servers import MyAdmin, my_ident
 from tests.ledger._support import Setup
 

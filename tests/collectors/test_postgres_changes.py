@@ -15,13 +15,7 @@ import pytest
 
 from accounts_sync.collectors import OWNER, PostgresCollector, Privilege
 from accounts_sync.collectors._postgres_queries import memberships_query
-from tests.collectors._changes import (
-    diff,
-    one_change,
-    privileges,
-    same_under_settings,
-    synced,
-)
+from tests.collectors._changes import diff, one_change, privileges, same_under_settings, synced
 from tests.collectors._servers import PgAdmin, pg_ident
 from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 
