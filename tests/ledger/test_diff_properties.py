@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -163,3 +164,11 @@ def test_a_new_ownership_implies_the_grants_on_the_object_and_its_columns() -> N
     assert back.revoked == {Privilege("table", table, "OWNER")}
     assert not back.implied_by_ownership
     assert "implied_by_ownership" in diff.to_json() and "implied_by_ownership" not in back.to_json()
+
+
+@settings(max_examples=100)
+@given(snapshots("k"))
+def test_json_and_text_built_together_are_the_snapshots_own(snapshot: AccountSnapshot) -> None:
+    fresh = attrs.evolve(snapshot)  # no cached text yet
+    assert fresh.to_json_and_text() == snapshot.to_json()
+    assert (fresh.canonical_json, fresh.digest) == (snapshot.canonical_json, snapshot.digest)

@@ -305,12 +305,13 @@ class AccountChange:
         snapshot = self.after or self.before
         return snapshot.kind if snapshot is not None else AccountKind.USER
 
-    def diff_json(self) -> dict[str, Any]:
+    def diff_json(self, after_json: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``diff.to_json()``. A new account's diff is its whole snapshot, so its lists are
-        the snapshot's JSON ones, already sorted, instead of being built and sorted again."""
+        the snapshot's JSON ones (``after_json`` when the caller has built it), already
+        sorted, instead of being built and sorted again."""
         if self.before is not None or self.after is None:
             return self.diff.to_json()
-        data = self.after.to_json()
+        data = self.after.to_json() if after_json is None else after_json
         diff = {
             "granted": data["privileges"],
             "revoked": [],
