@@ -91,6 +91,7 @@ PUBLIC = {
         "sync_tables",
     ],
     "accounts_sync.collectors": [
+        "OWNER",
         "PUBLIC_KEY",
         "AccountKind",
         "AccountSnapshot",
