@@ -19,6 +19,7 @@ from accounts_sync import (
 )
 from accounts_sync.testing import ManualClock
 
+from ._group_commit import GroupCommitContract
 from ._machine import make_session_machine
 from ._records import RecordContract
 from ._support import (
@@ -37,7 +38,7 @@ STALE_AFTER = dt.timedelta(minutes=10)
 THREADS = 8
 
 
-class SessionRepositoryContract(RecordContract):
+class SessionRepositoryContract(RecordContract, GroupCommitContract):
     """The ``SyncSessionRepository`` contract; subclass it as ``Test…`` and provide
     ``session_factory``.
 
