@@ -305,19 +305,7 @@ class SqlAlchemySyncSessionRepository:
                 sa.select(records.c.instance_id).where(records.c.session_id == session_id)
             ).scalars()
             items = rules.records_to_add(existing, instances)
-            for start in range(0, len(items), rules.INSERT_BATCH):
-                conn.execute(
-                    sa.insert(records),
-                    [
-                        {
-                            "session_id": session_id,
-                            "instance_id": instance_id,
-                            "instance_name": name,
-                            "status": RecordStatus.PENDING.value,
-                        }
-                        for instance_id, name in items[start : start + rules.INSERT_BATCH]
-                    ],
-                )
+            self._statements.insert_pending(conn, session_id, items)
             conn.execute(
                 sa.update(sessions)
                 .where(sessions.c.session_id == session_id)
@@ -372,24 +360,18 @@ class SqlAlchemySyncSessionRepository:
 
     def _start(self, conn: Connection, session_id: str, instance_ids: Sequence[int]) -> bool:
         now = self.clock()
-        ids = list(instance_ids)
-        if 0 < len(ids) <= rules.IN_BATCH:
-            gated = {"p_session_id": session_id, "p_instance_ids": ids, "p_now": now}
-            if conn.execute(self._statements.gated_start, gated).rowcount:
-                return True
-            # Nothing started: cancelled, not running, or no record was pending; the locked
-            # path below tells which.
+        keys = [
+            {"p_session_id": session_id, "p_instance_id": i, "p_now": now} for i in instance_ids
+        ]
+        gated = keys and conn.dialect.supports_sane_multi_rowcount
+        if gated and conn.execute(self._statements.gated_start, keys).rowcount:
+            return True
+        # Nothing started: cancelled, not running, or no record was pending; the locked path
+        # below tells which.
         if self._lock_session(conn, session_id) != (SessionStatus.RUNNING.value, False):
             return False
-        for start in range(0, len(ids), rules.IN_BATCH):
-            conn.execute(
-                self._statements.start,
-                {
-                    "p_session_id": session_id,
-                    "p_instance_ids": ids[start : start + rules.IN_BATCH],
-                    "p_now": now,
-                },
-            )
+        if keys:
+            conn.execute(self._statements.start, keys)
         return True
 
     def _finish_running(
