@@ -13,8 +13,6 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-import attrs
-
 from . import _lifecycle as rules
 from ._bookkeeping import Bookkeeping
 from ._bounds import fit_count, fit_name, fit_text, storable_details, storable_error
@@ -26,7 +24,7 @@ from ._jobs import fail_session, reap
 from ._messages import Messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
-from ._sessions import RecordOutcome, SyncSessionInfo
+from ._sessions import FullSyncSummary, RecordOutcome
 from ._worker_pool import WorkerPool
 from .ports import (
     InstanceRepository,
@@ -64,34 +62,6 @@ _CANCEL_POLL = 5.0  # seconds between cancel checks while no slot frees up
 _FINAL_WRITE_ATTEMPTS = 3  # the pool hands a fresh connection to each retry
 
 
-@attrs.frozen(kw_only=True)
-class FullSyncSummary:
-    """What one call of the task did. ``claimed`` is False when it ran nothing (duplicate
-    delivery, a session already finished, or another full sync holding the lock)."""
-
-    session_id: str | None
-    status: SessionStatus | None
-    total_instances: int = 0
-    successful_instances: int = 0
-    failed_instances: int = 0
-    cancelled_instances: int = 0
-    claimed: bool = False
-
-    @classmethod
-    def of(cls, info: SyncSessionInfo | None, *, claimed: bool) -> FullSyncSummary:
-        if info is None:
-            return cls(session_id=None, status=None, claimed=claimed)
-        return cls(
-            session_id=info.session_id,
-            status=info.status,
-            total_instances=info.total_instances,
-            successful_instances=info.successful_instances,
-            failed_instances=info.failed_instances,
-            cancelled_instances=info.cancelled_instances,
-            claimed=claimed,
-        )
-
-
 class FullSyncTask(Generic[InstanceT]):
     """Synchronises every active instance under one session.
 
@@ -104,20 +74,18 @@ class FullSyncTask(Generic[InstanceT]):
     ``2 * max_workers``) of this task's abandoned threads are still running, each one is
     replaced; past that the run goes on with one slot fewer, and once no slot is left the
     instances not started yet fail with ``Messages.no_worker_left``. So this task never has
-    more than ``max_workers + max_abandoned_threads`` threads. Bound your sync service's own
-    I/O with timeouts too.
+    more than ``max_workers + max_abandoned_threads`` worker threads (and one dispatching
+    thread). Bound your sync service's own I/O with timeouts too.
 
     A cancel request is seen within ``min(heartbeat_interval, 5)`` seconds: nothing more is
     started (those records end ``cancelled``), in-flight calls get ``cancel_grace`` seconds
     (default 30), then the ones still running fail with ``Messages.cancel_grace_expired``, their
     threads are abandoned and the session ends ``cancelled``.
 
-    Every store call of a run happens on the calling thread, which commits the starts and
-    outcomes in groups, at most one group per ``commit_window`` seconds (default 0.01; 0 commits
-    as soon as anything is queued), while one more thread of the run hands out instances and
-    collects results: a free worker never waits for a commit, and bookkeeping stays O(1) per
-    instance. An instance is handed out before its start commits, so the instances handed out
-    in the window in which a cancel is seen still run; their records end ``cancelled``.
+    Every store call happens on the calling thread: one group commit of starts and outcomes per
+    ``commit_window`` seconds (0.01; 0: at once) while a dispatching thread feeds the workers, so
+    no worker waits for a commit. Instances handed out in the window in which a cancel is seen
+    still run; their records end ``cancelled``.
     """
 
     def __init__(
@@ -414,8 +382,7 @@ class _Run(Generic[InstanceT]):
                 results.append(self._pool.results.get_nowait())
             except queue.Empty:
                 break
-        # ``None`` is a wake-up from the committer, not a result.
-        return [
+        return [  # ``None`` is the committer waking this thread, not a result
             result[1]
             for result in results
             if result is not None and in_flight.pop(result[0], None) is not None

@@ -673,7 +673,9 @@ def test_counters_always_add_up(
 @pytest.mark.parametrize("fail_on", [1, 2])
 def test_a_store_that_fails_mid_run_fails_the_session_and_reraises(fail_on: int) -> None:
     sessions = FailingFinishRecords(fail_on=fail_on)
-    task, _, _ = build(make_instances(4), sessions=sessions, max_workers=1)
+    # Outcomes 50 ms apart: each reaches the store in a group of its own.
+    sync = ScriptedSyncService(default_delay=0.05)
+    task, _, _ = build(make_instances(4), sync, sessions=sessions, max_workers=1)
     session_id = prepare(sessions)
 
     with pytest.raises(StoreDown, match=r"^store down$"):
