@@ -23,6 +23,8 @@ from ledger_bench import (
     ledger_apply_ms_10000_accounts_sqlite,
     ledger_noop_ms_10000_accounts_sqlite,
 )
+from otel_bench import otel_overhead_us_per_instance
+from poll_bench import session_poll_ms
 
 from accounts_sync import (
     AccountsSyncActionsService,
@@ -352,6 +354,12 @@ def collect_postgresql(quick: bool) -> float | None:
     return collect_ms_500_roles_postgresql(quick)
 
 
+def session_poll_ms_100k_postgresql(quick: bool) -> float | None:
+    """GET session over HTTP during a 100,000-record run on PostgreSQL (see poll_bench)."""
+    with postgres_store(0) as store:
+        return None if store is None else session_poll_ms(store, quick)
+
+
 FIGURES: list[Figure] = [
     Figure("full_sync_efficiency_sqlite", full_sync_efficiency_sqlite, at_least=0.92),
     Figure("full_sync_efficiency_postgresql", full_sync_efficiency_postgresql, at_least=0.90),
@@ -379,9 +387,11 @@ FIGURES: list[Figure] = [
     Figure(
         "ledger_apply_ms_10000_accounts_sqlite",
         ledger_apply_ms_10000_accounts_sqlite,
-        at_most=3000.0,
+        at_most=1000.0,
     ),
     Figure(
         "ledger_noop_ms_10000_accounts_sqlite", ledger_noop_ms_10000_accounts_sqlite, at_most=1000.0
     ),
+    Figure("session_poll_ms_100k_postgresql", session_poll_ms_100k_postgresql, at_most=20.0),
+    Figure("otel_overhead_us_per_instance", otel_overhead_us_per_instance, at_most=50.0),
 ]

@@ -101,7 +101,7 @@ def _timed_sync(service: LedgerSyncService[FakeInstance], instance: FakeInstance
 
 
 def ledger_apply_ms_10000_accounts_sqlite(quick: bool) -> float:
-    """First sync of 10,000 accounts into an empty SQLite-file ledger (target ≤ 3000 ms)."""
+    """First sync of 10,000 accounts into an empty SQLite-file ledger (target ≤ 1000 ms)."""
     instance = FakeInstance(id=1, name="bench", db_type="bench")
     samples = []
     for _ in range(1 if quick else 3):

@@ -134,6 +134,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SYNC_WORKERS=8,
     )
     app.config.update(config or {})
+    if os.environ.get("ACCOUNTS_SYNC_OTEL_CONSOLE") == "1":
+        # Spans and metrics printed as JSON (needs the otel extra and opentelemetry-sdk).
+        from accounts_sync.contrib.otel import instrument_console
+
+        instrument_console()
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Every transaction takes SQLite's write lock at BEGIN (the hook configure_sqlite
         # installs), so racing requests wait for each other and answer 409, never a 500

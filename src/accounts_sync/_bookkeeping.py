@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._enums import RecordStatus
@@ -43,6 +43,7 @@ class Bookkeeping:
         session_id: str,
         heartbeat_interval: float,
         poll_every: float,
+        on_outcomes: Callable[[list[RecordOutcome]], None] | None = None,
     ) -> None:
         self.session_id = session_id
         self.succeeded = 0
@@ -52,6 +53,7 @@ class Bookkeeping:
         self._instances = instances
         self._heartbeat_interval = heartbeat_interval
         self._poll_every = poll_every
+        self._on_outcomes = on_outcomes  # sees the outcomes as they are counted (telemetry)
         # Counts written with the records when the store can (nothing to lose in a crash);
         # else gathered here and written through the instance repository.
         counted = (
@@ -109,6 +111,8 @@ class Bookkeeping:
         succeeded = [o.instance_id for o in outcomes if o.status is RecordStatus.COMPLETED]
         self.succeeded += len(succeeded)
         self.failed += len(outcomes) - len(succeeded)
+        if self._on_outcomes is not None:
+            self._on_outcomes(outcomes)
         if self._count_here:
             self._counts.extend(succeeded)
         self._last_write = time.monotonic()

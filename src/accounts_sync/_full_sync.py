@@ -20,6 +20,7 @@ from ._checks import at_least, seconds
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError, ValidationError
 from ._group_commit import DEFAULT_COMMIT_WINDOW, GroupCommit, Journal
+from ._instrumentation import RunTelemetry, traced_run
 from ._jobs import fail_session, reap
 from ._messages import Messages
 from ._normalize import normalize_sync_result
@@ -191,6 +192,7 @@ class FullSyncTask(Generic[InstanceT]):
         log.info(self.messages.full_sync_skipped, status=current.status.value if current else None)
         return FullSyncSummary.of(current, claimed=False)
 
+    @traced_run
     def _run(self, session_id: str, sync_type: SyncType, created_by: int | None) -> FullSyncSummary:
         log = ActionLog(logger, ACTION, {"created_by": created_by, "session_id": session_id})
         run = _Run(self, session_id=session_id, sync_type=sync_type, created_by=created_by)
@@ -253,8 +255,9 @@ class _Run(Generic[InstanceT]):
         self.succeeded = 0
         self.failed = 0
         self.cancelled = False
+        self._telemetry = RunTelemetry(session_id)
         self._pool = WorkerPool(
-            self._sync_one,
+            self._telemetry.wrap(self._sync_one),
             name=f"accounts_sync_worker_{session_id[:8]}",
             on_abandoned_exit=lambda: task._count_abandoned(-1),
         )
@@ -277,6 +280,7 @@ class _Run(Generic[InstanceT]):
             session_id=self.session_id,
             heartbeat_interval=task.heartbeat_interval,
             poll_every=min(task.heartbeat_interval, _CANCEL_POLL),
+            on_outcomes=self._telemetry.counter(instances),
         )
         journal = Journal(self._pool.wake)
         dispatcher = threading.Thread(

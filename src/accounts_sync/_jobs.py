@@ -7,6 +7,7 @@ import logging
 
 from . import _lifecycle as rules
 from ._enums import SessionStatus, SyncCategory
+from ._instrumentation import job_span, sessions_ended, sessions_reaped
 from ._messages import Messages
 from ._observability import ActionLog
 from ._redaction import describe_error
@@ -39,15 +40,20 @@ def run_full_sync_job(
     log = ActionLog(
         logger, BACKGROUND_ACTION, {"created_by": job.created_by, "session_id": job.session_id}
     )
-    try:
-        sync_task(manual_run=job.manual_run, created_by=job.created_by, session_id=job.session_id)
-    except Exception as error:
-        log.error(texts.background_failed, error=error)
-        # Only a session nobody has claimed is this job's to end. A running one belongs to the
-        # worker that claimed it (``FullSyncTask`` fails its own session on error): a duplicate
-        # delivery that fails, e.g. on a database blip, must not kill that run.
-        fail_session(sessions, job.session_id, error, log=log, messages=texts, only_pending=True)
-        settle_sessions(sessions, [job.session_id], log=log, messages=texts)
+    with job_span(job):
+        try:
+            sync_task(
+                manual_run=job.manual_run, created_by=job.created_by, session_id=job.session_id
+            )
+        except Exception as error:
+            log.error(texts.background_failed, error=error)
+            # Only a session nobody has claimed is this job's to end. A running one belongs to
+            # the worker that claimed it (``FullSyncTask`` fails its own session on error): a
+            # duplicate delivery that fails, e.g. on a database blip, must not kill that run.
+            fail_session(
+                sessions, job.session_id, error, log=log, messages=texts, only_pending=True
+            )
+            settle_sessions(sessions, [job.session_id], log=log, messages=texts)
 
 
 def settle_sessions(
@@ -66,6 +72,7 @@ def settle_sessions(
             status = rules.settled_status(current) if current is not None else None
             if status is not None and sessions.finish_session(session_id, status=status):
                 settled.append(session_id)
+                sessions_ended(status)
         except Exception as store_error:
             log.warning(messages.session_not_marked_failed, error=store_error)
     if settled:
@@ -91,10 +98,14 @@ def reap(
     ]
     settle_sessions(sessions, running, log=log, messages=messages)
     if stalled_after is None:
-        return sessions.reap_stale(stale_after=stale_after, message=messages.session_interrupted)
-    return sessions.reap_stale(
-        stale_after=stale_after, message=messages.session_interrupted, stalled_after=stalled_after
-    )
+        reaped = sessions.reap_stale(stale_after=stale_after, message=messages.session_interrupted)
+    else:
+        reaped = sessions.reap_stale(
+            stale_after=stale_after,
+            message=messages.session_interrupted,
+            stalled_after=stalled_after,
+        )
+    return sessions_reaped(reaped)
 
 
 def fail_session(
@@ -116,8 +127,9 @@ def fail_session(
             current = sessions.get_session(session_id)
             if current is None or current.status is not SessionStatus.PENDING:
                 return
-        sessions.finish_session(
+        if sessions.finish_session(
             session_id, status=SessionStatus.FAILED, error_message=describe_error(error)
-        )
+        ):
+            sessions_ended(SessionStatus.FAILED)
     except Exception as store_error:
         log.warning(messages.session_not_marked_failed, error=store_error)

@@ -53,6 +53,7 @@ class Messages:
     background_launched: str = "批量账户同步任务已在后台启动,请稍后在会话中心查看进度."
     internal_error: str = "服务器内部错误,请稍后重试"
     method_not_allowed: str = "不支持该请求方法"
+    invalid_query_parameter: str = "查询参数 {name} 无效"
     session_cancelled: str = "会话已取消"
     session_not_cancellable: str = "取消会话失败,会话不存在或已结束"
     authentication_required: str = "请先登录"
@@ -111,6 +112,7 @@ class Messages:
             ),
             internal_error="Internal server error, please retry later",
             method_not_allowed="Method not allowed",
+            invalid_query_parameter="Invalid query parameter {name}",
             session_cancelled="Session cancelled",
             session_not_cancellable="Cannot cancel: the session does not exist or has finished",
             authentication_required="Please log in",

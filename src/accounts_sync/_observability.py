@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from ._redaction import clean, error_text
+from ._telemetry import note_error
 
 __all__ = ["ActionLog", "log_event"]
 
@@ -28,8 +29,11 @@ def log_event(
     With ``error``, the record also carries ``error_type`` and a redacted ``error_message``,
     and its text reads ``event: ErrorType: message``, so a plain ``logging.basicConfig()`` shows
     what failed and why. Every value passes through redaction, so a secret never reaches a
-    handler.
+    handler. An error logged inside a telemetry span is also recorded on it (see
+    :func:`~accounts_sync._telemetry.note_error`).
     """
+    if error is not None:
+        note_error(error, fatal=level >= logging.ERROR)
     if not logger.isEnabledFor(level):
         return
     extra: dict[str, Any] = {"action": action, "context": clean(dict(context))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import threading
@@ -17,12 +18,14 @@ from ._checks import at_least, seconds
 from ._enums import SyncCategory, SyncType
 from ._errors import ConflictError, NotFoundError, ValidationError
 from ._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
+from ._instrumentation import traced_launch, traced_prepare, traced_single
 from ._jobs import FullSyncJob, fail_session, reap, run_full_sync_job
 from ._launchers import ThreadLauncher
 from ._messages import Messages, hand_messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
 from ._sessions import SyncSessionInfo
+from ._telemetry import DB_SYSTEM, capture_context, set_attribute
 from .ports import (
     InstanceRepository,
     Launcher,
@@ -127,6 +130,7 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         self.instance_timeout = instance_timeout
         self._abandoned = _AbandonedCalls(max_abandoned_calls)
 
+    @traced_prepare
     def prepare_background_full_sync(
         self, *, created_by: int | None = None
     ) -> AccountsSyncBackgroundPreparedSession:
@@ -167,6 +171,7 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         """The store's conflict, worded for the caller (the holder's id kept)."""
         return ConflictError(self.messages.full_sync_already_running, extra=conflict.extra)
 
+    @traced_launch
     def launch_background_full_sync(
         self, *, created_by: int | None = None, prepared: AccountsSyncBackgroundPreparedSession
     ) -> AccountsSyncBackgroundLaunchResult:
@@ -177,7 +182,12 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         """
         if created_by is None:
             created_by = prepared.created_by
-        job = FullSyncJob(session_id=prepared.session_id, created_by=created_by, manual_run=True)
+        job = FullSyncJob(
+            session_id=prepared.session_id,
+            created_by=created_by,
+            manual_run=True,
+            trace_context=capture_context(),
+        )
         run = partial(
             run_full_sync_job,
             sync_task=self.sync_task,
@@ -228,6 +238,7 @@ class AccountsSyncActionsService(Generic[InstanceT]):
                 raise TimeoutError(f"session {session_id} still {info.status} after {timeout} s")
             time.sleep(min(interval, remaining))
 
+    @traced_single
     def sync_instance_accounts(
         self, *, instance_id: int, actor_id: int | None = None, sync_type: str = "manual_single"
     ) -> AccountsSyncActionResult:
@@ -253,6 +264,7 @@ class AccountsSyncActionsService(Generic[InstanceT]):
             },
         )
         texts = self.messages
+        set_attribute(DB_SYSTEM, str(instance.db_type))
         log.info(texts.instance_sync_started, sync_type=sync_type)
         raw, unfinished = self._call(instance, sync_type, log)
         if unfinished is not None:
@@ -337,7 +349,9 @@ def _bounded(
                 abandoned.add(-1)
             box["done"] = True
 
-    thread = threading.Thread(target=body, name="accounts_sync_single", daemon=True)
+    # In the caller's context: the call's spans nest under the action's (telemetry).
+    run = contextvars.copy_context().run
+    thread = threading.Thread(target=run, args=(body,), name="accounts_sync_single", daemon=True)
     thread.start()
     thread.join(timeout)
     with lock:

@@ -160,11 +160,17 @@ class RecordOutcome:
 
 @attrs.frozen(kw_only=True)
 class FullSyncJob:
-    """Plain, serialisable description of one background full sync."""
+    """Plain, serialisable description of one background full sync.
+
+    ``trace_context`` is the trace the job was launched in, as text headers (empty when
+    telemetry is off): it travels with the job object, or in a message's headers, never in
+    :meth:`as_dict`, and two jobs that differ only there are equal.
+    """
 
     session_id: str
     created_by: int | None = None
     manual_run: bool = True
+    trace_context: Mapping[str, str] = attrs.field(factory=dict, eq=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from . import _lifecycle as rules
 from ._clock import utc_now
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError
+from ._pages import select_records, select_sessions
 from ._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from .ports import Clock, SupportsInstance
 
@@ -190,6 +191,35 @@ class InMemorySyncSessionRepository:
             if session is None:
                 return []
             return list(session.records.values())
+
+    def page_sessions(
+        self,
+        *,
+        limit: int,
+        before: tuple[dt.datetime, str] | None = None,
+        statuses: Sequence[SessionStatus] | None = None,
+        sync_category: SyncCategory | None = None,
+    ) -> list[SyncSessionInfo]:
+        with self._lock:
+            every = [session.info() for session in self._sessions.values()]
+        return select_sessions(
+            every, limit=limit, before=before, statuses=statuses, sync_category=sync_category
+        )
+
+    def page_records(
+        self,
+        session_id: str,
+        *,
+        after_record_id: int | None,
+        limit: int,
+        statuses: Sequence[RecordStatus] | None = None,
+    ) -> list[SyncRecordInfo]:
+        with self._lock:
+            session = self._find(session_id)
+            records = list(session.records.values()) if session else []
+        return select_records(
+            records, after_record_id=after_record_id, limit=limit, statuses=statuses
+        )
 
     def claim_session(self, session_id: str) -> bool:
         with self._lock:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ._clock import utc_now
-from ._enums import SessionStatus, SyncCategory, SyncType
+from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._sessions import FullSyncJob, RecordOutcome, SyncRecordInfo, SyncSessionInfo
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "SupportsCountedRecords",
     "SupportsInstance",
     "SupportsRecordAdvance",
+    "SupportsRecordPages",
+    "SupportsSessionPages",
     "SyncSessionRepository",
     "SyncTask",
     "utc_now",
@@ -221,6 +223,49 @@ class SupportsCountedRecords(Protocol):
     """
 
     def counting_with(self, instances: object) -> SyncSessionRepository | None: ...
+
+
+@runtime_checkable
+class SupportsRecordPages(Protocol):
+    """**Protocol**, optional: one page of a session's records, by keyset.
+
+    ``page_records`` returns at most ``limit`` records of the session whose ``record_id`` is
+    greater than ``after_record_id`` (all when ``None``) and, with ``statuses``, whose status is
+    one of them — in creation order (``record_id`` ascending); ``[]`` for an unknown session.
+    Its cost does not grow with the records before the page, and a record never moves between
+    pages when statuses change. The HTTP layer uses it when the repository has it, and slices
+    ``list_records`` otherwise.
+    """
+
+    def page_records(
+        self,
+        session_id: str,
+        *,
+        after_record_id: int | None,
+        limit: int,
+        statuses: Sequence[RecordStatus] | None = None,
+    ) -> list[SyncRecordInfo]: ...
+
+
+@runtime_checkable
+class SupportsSessionPages(Protocol):
+    """**Protocol**, optional: one page of sessions, the most recent first, by keyset.
+
+    ``page_sessions`` returns at most ``limit`` sessions ordered by ``created_at`` descending,
+    then ``session_id`` descending; with ``before`` (a ``(created_at, session_id)`` pair from
+    the last session of the previous page) only those strictly after it in that order; with
+    ``statuses`` / ``sync_category`` only sessions matching them. The HTTP layer uses it when
+    the repository has it, and sorts ``list_sessions`` otherwise.
+    """
+
+    def page_sessions(
+        self,
+        *,
+        limit: int,
+        before: tuple[dt.datetime, str] | None = None,
+        statuses: Sequence[SessionStatus] | None = None,
+        sync_category: SyncCategory | None = None,
+    ) -> list[SyncSessionInfo]: ...
 
 
 class SyncTask(Protocol):

@@ -83,6 +83,47 @@ def test_sessions_show_prints_counters_progress_and_failed_records(database: str
     assert f"failed instances ({session.failed_instances}):" in out
 
 
+def _failed_lines(output: str) -> list[int]:
+    return [int(m) for m in re.findall(r"^  +(\d+)  db-", output, re.MULTILINE)]
+
+
+def test_sessions_show_pages_the_records(database: str, capsys) -> None:
+    sessions = open_store(database).sessions
+    info = sessions.create_session(
+        sync_type=SyncType.MANUAL_TASK, sync_category=SyncCategory.ACCOUNT, created_by=None
+    )
+    assert sessions.claim_session(info.session_id)
+    sessions.add_records(info.session_id, [(n, f"db-{n}") for n in range(1, 301)])
+    sessions.finish_session(info.session_id, status=SessionStatus.FAILED, error_message="gone")
+    show = ["sessions", "show", "--database", database, info.session_id]
+    assert main(show) == 0
+    first = capsys.readouterr().out
+    assert "failed instances (300):" in first
+    assert _failed_lines(first) == list(range(1, 101))
+    records = sessions.list_records(info.session_id)
+    after = records[99].record_id
+    assert first.rstrip().endswith(f"more records: run it again with --after {after}")
+    assert main([*show, "--after", str(after), "--limit", "500"]) == 0
+    rest = capsys.readouterr().out
+    assert _failed_lines(rest) == list(range(101, 301))
+    assert "more records" not in rest
+    # Another status: a table of those records, empty here.
+    assert main([*show, "--status", "completed,pending"]) == 0
+    assert "db-" not in capsys.readouterr().out
+    assert main([*show, "--status", "failed", "--limit", "2"]) == 0
+    table = capsys.readouterr().out
+    assert re.search(r"^ *2 +db-2 +failed", table, re.MULTILINE)
+    assert f"--after {records[1].record_id}" in table
+
+
+@pytest.mark.parametrize("bad", [["--limit", "0"], ["--limit", "501"], ["--status", "nope"]])
+def test_sessions_show_rejects_bad_page_options(database: str, bad: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["sessions", "show", "--database", database, "some-id", *bad])
+    assert exit_.value.code == 2
+    assert f"argument {bad[0]}" in capsys.readouterr().err
+
+
 def test_sessions_show_unknown_id_is_an_error(database: str, capsys) -> None:
     assert main(["sessions", "show", "--database", database, "nope"]) == 2
     assert "nope" in capsys.readouterr().err

@@ -64,7 +64,15 @@ from accounts_sync.testing import (  # noqa: E402
     ScriptedSyncService,
 )
 
+from .fronts import URLCONF, Front  # noqa: E402
 from .state import STATE  # noqa: E402
+
+
+@pytest.fixture(params=["flask", "django"])
+def front(request: pytest.FixtureRequest, settings: Any) -> Iterator[Front]:
+    """The endpoints on Flask, then on Django (see ``fronts``)."""
+    yield Front(request.param, settings)
+    sys.modules.pop(URLCONF, None)
 
 
 @pytest.fixture
@@ -138,7 +146,7 @@ def pg_alias(postgres_url: str, django_db_blocker: Any) -> Iterator[str]:
             connection = connections[PG_ALIAS]
             # The checked-in migrations, as a host's ``migrate`` would run them.
             MigrationExecutor(connection).migrate(
-                [("accounts_sync", "0002_syncsession_progress_at"), ("inventory", "0001_initial")]
+                [("accounts_sync", "0003_syncrecord_page_index"), ("inventory", "0001_initial")]
             )
             with connection.schema_editor() as editor:
                 editor.create_model(Server)

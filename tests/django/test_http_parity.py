@@ -7,104 +7,31 @@ both over the same in-memory service, at the same paths.
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import flask
 import pytest
-from django.test import Client
-from django.urls import include, path
 
 from accounts_sync import (
-    AccountsSyncActionsService,
     ConflictError,
     Messages,
     NotFoundError,
     SyncSessionInfo,
     ValidationError,
 )
-from accounts_sync.contrib.django import AccountsSyncViews
-from accounts_sync.contrib.flask import init_app
 from accounts_sync.contrib.http import (
     Action,
     NotAuthenticated,
     PermissionDenied,
 )
-from accounts_sync.testing import (
-    RecordingLauncher,
-    ScriptedSyncService,
-    in_memory_service,
-    make_instances,
-)
+
+from .fronts import Front, owner_only, user_of
 
 # Real commits: the launch runs when the view's own transaction commits, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MESSAGES = Messages()
-PREFIX = "/api/v1"
-USERS = {"alice": 1, "bob": 2, "carol": 3}
-URLCONF = "tests.django._parity_urls"
-
-
-class Front:
-    """One framework's test client at ``/api/v1``; answers are ``(status, json body)``."""
-
-    def __init__(self, kind: str, settings: Any) -> None:
-        self.kind = kind
-        self._settings = settings
-        self.launcher = RecordingLauncher()
-        self.sync_service = ScriptedSyncService()
-        self.service: AccountsSyncActionsService[Any] = in_memory_service(
-            make_instances(3), sync_service=self.sync_service, launcher=self.launcher
-        )
-
-    def mount(self, authorize: Any) -> Front:
-        """Serve the endpoints with this hook (raises what configuration raises)."""
-        if self.kind == "flask":
-            app = flask.Flask(__name__)
-            init_app(app, self.service, authorize=authorize)
-            self._flask = app.test_client()
-        else:
-            views = AccountsSyncViews(self.service, authorize=authorize)
-            module = types.ModuleType(URLCONF)
-            module.urlpatterns = [path("api/v1/", include(views.urls()))]  # type: ignore[attr-defined]
-            sys.modules[URLCONF] = module
-            self._settings.ROOT_URLCONF = URLCONF
-            self._django = Client()
-        return self
-
-    def call(self, method: str, url: str, user: str | None = None) -> tuple[int, dict[str, Any]]:
-        headers = {"X-User": user} if user else {}
-        if self.kind == "flask":
-            reply = getattr(self._flask, method)(PREFIX + url, headers=headers)
-            return reply.status_code, reply.get_json()
-        response = getattr(self._django, method)(PREFIX + url, headers=headers)
-        return response.status_code, json.loads(response.content)
-
-
-@pytest.fixture(params=["flask", "django"])
-def front(request: pytest.FixtureRequest, settings: Any) -> Iterator[Front]:
-    yield Front(request.param, settings)
-    sys.modules.pop(URLCONF, None)
-
-
-def _user(request: Any) -> int:
-    name = request.headers.get("X-User")
-    if name not in USERS:
-        raise NotAuthenticated("")
-    return USERS[name]
-
-
-def owner_only(request: Any, action: str, target: SyncSessionInfo | int | None) -> int:
-    """Anyone logged in may start syncs; only a session's creator may read or cancel it."""
-    actor = _user(request)
-    if isinstance(target, SyncSessionInfo) and target.created_by != actor:
-        raise PermissionDenied("")
-    return actor
 
 
 def not_found(kind: str) -> tuple[int, dict[str, Any]]:
@@ -176,7 +103,7 @@ def test_a_missing_session_is_authorized_without_target_first(front: Front, meth
         seen.append(target)
         if request.headers.get("X-User") == "mallory":
             raise PermissionDenied("")
-        return _user(request)
+        return user_of(request)
 
     front.mount(members_only)
     url = "/sync-sessions/nope" + ("/actions/cancel" if method == "post" else "")

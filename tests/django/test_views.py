@@ -116,7 +116,9 @@ def test_urls_follow_the_contract_and_the_prefix(api: AccountsSyncActionsService
     assert [str(p.pattern) for p in patterns] == [
         "v1/instances/actions/sync-accounts",
         "v1/instances/<str:instance_id>/actions/sync-accounts",
+        "v1/sync-sessions",
         "v1/sync-sessions/<str:session_id>",
+        "v1/sync-sessions/<str:session_id>/records",
         "v1/sync-sessions/<str:session_id>/actions/cancel",
     ]
     # CSRF stays Django's job: no view is exempt.
@@ -552,6 +554,32 @@ def test_unknown_session_is_404(signed_in: Client, api: Any) -> None:
         }
 
 
+def test_the_django_store_bounds_the_session_and_pages_its_records(
+    signed_in: Client, api: Any
+) -> None:
+    session_id = _session(api, claim=True)
+    api.sessions.add_records(session_id, [(n, f"db-{n}") for n in range(1, 151)])
+    api.sessions.start_records(session_id, [2, 120])
+    api.sessions.finish_records(
+        session_id, [RecordOutcome(instance_id=n, status=RecordStatus.FAILED) for n in (2, 120)]
+    )
+    every = [record.as_dict() for record in api.sessions.list_records(session_id)]
+    first = body(signed_in.get(session_url(session_id)))["data"]
+    assert first["records"] == every[:100] and first["session"]["total_instances"] == 150
+    rest = body(signed_in.get(f"{session_url(session_id)}/records?cursor={first['next_cursor']}"))
+    assert rest["data"] == {"records": every[100:], "next_cursor": None}
+    failed = body(signed_in.get(f"{session_url(session_id)}/records?status=failed&limit=1"))
+    assert [r["instance_id"] for r in failed["data"]["records"]] == [2]
+    cursor = failed["data"]["next_cursor"]
+    url = f"{session_url(session_id)}/records?status=failed&limit=1&cursor={cursor}"
+    assert [r["instance_id"] for r in body(signed_in.get(url))["data"]["records"]] == [120]
+    listed = body(signed_in.get("/api/sync-sessions?status=running&category=account"))["data"]
+    assert [item["session_id"] for item in listed["sessions"]] == [session_id]
+    assert listed["next_cursor"] is None
+    bad = signed_in.get("/api/sync-sessions?limit=1000")
+    assert bad.status_code == 400 and body(bad)["message_code"] == "VALIDATION_ERROR"
+
+
 @pytest.mark.parametrize("session_id", ["a%00b", "x" * 10_000, "%0A%0D", "%1B%5B2J", "%ED%A0%80"])
 def test_hostile_session_ids_on_the_django_store_are_404(
     signed_in: Client, api: Any, session_id: str
@@ -615,6 +643,8 @@ ENDPOINTS = [
     ("post", sync_one_url(1)),
     ("get", session_url("s")),
     ("post", cancel_url("s")),
+    ("get", "/api/sync-sessions"),
+    ("get", session_url("s") + "/records"),
 ]
 
 

@@ -53,7 +53,9 @@ def test_routes_and_prefix() -> None:
     rules = {rule.rule: rule.methods for rule in app.url_map.iter_rules()}
     assert "POST" in rules["/ops/instances/actions/sync-accounts"]
     assert "POST" in rules["/ops/instances/<instance_id>/actions/sync-accounts"]
+    assert "GET" in rules["/ops/sync-sessions"]
     assert "GET" in rules["/ops/sync-sessions/<session_id>"]
+    assert "GET" in rules["/ops/sync-sessions/<session_id>/records"]
     assert "POST" in rules["/ops/sync-sessions/<session_id>/actions/cancel"]
     with app.test_request_context():
         assert flask.url_for("accounts_sync.sync_all_accounts") == (

@@ -14,6 +14,7 @@ from accounts_sync.collectors import (
     Membership,
     Privilege,
     PrivilegeScope,
+    canonical_json,
 )
 from accounts_sync.ledger import AccountDiff, ChangeType
 from accounts_sync.ledger._diff import apply_changes, apply_diff, diff_snapshots, plan_changes
@@ -112,3 +113,23 @@ def test_plan_partitions_and_replays_exactly(
     for change in changes:
         assert change.before is (active.get(change.key) or inactive.get(change.key))
         assert change.after is collected.get(change.key)
+
+
+@settings(max_examples=200, deadline=None)
+@given(states(), states(), states(st.sampled_from("defgh")))
+def test_the_change_logs_diff_json_is_the_diffs_own(
+    active: dict[str, AccountSnapshot],
+    collected: dict[str, AccountSnapshot],
+    inactive: dict[str, AccountSnapshot],
+) -> None:
+    # An added account's diff JSON is taken from its snapshot's JSON: the same canonical text.
+    inactive = {key: value for key, value in inactive.items() if key not in active}
+    for change in plan_changes(active, collected, inactive):
+        assert canonical_json(change.diff_json()) == canonical_json(change.diff.to_json())
+
+
+@settings(max_examples=200, deadline=None)
+@given(snapshots("k"))
+def test_attribute_items_are_the_mappings_own(snapshot: AccountSnapshot) -> None:
+    attributes = snapshot.attributes
+    assert list(attributes.items()) == [(name, attributes[name]) for name in attributes]

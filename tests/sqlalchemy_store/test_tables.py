@@ -67,6 +67,10 @@ def test_indexes_serve_the_guard_and_the_reaper() -> None:
         if isinstance(constraint, sa.UniqueConstraint)
     }
     assert unique == {("session_id", "instance_id")}
+    # The pages of a session's records (the paged reads).
+    assert index_columns(sync_tables.records) == {
+        "ix_accounts_sync_records_session_record": (("session_id", "record_id"), False),
+    }
     (fk,) = sync_tables.records.foreign_keys
     assert fk.ondelete == "CASCADE"
 

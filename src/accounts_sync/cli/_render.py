@@ -32,6 +32,7 @@ __all__ = [
     "print_snapshot",
     "progress_line",
     "progress_status",
+    "record_table",
     "session_rows",
     "summary_lines",
     "when",
@@ -148,7 +149,7 @@ def summary_lines(
     failed = [r for r in records if r.status is RecordStatus.FAILED]
     if failed:
         lines.append("")
-        lines.append(texts.failed_instances.format(count=len(failed)))
+        lines.append(texts.failed_instances.format(count=info.failed_instances))
         lines.extend(
             f"  {r.instance_id:>6}  {r.instance_name:<20} {r.error_message}" for r in failed
         )
@@ -158,9 +159,24 @@ def summary_lines(
 def print_records(term: Terminal, records: Sequence[SyncRecordInfo]) -> None:
     """One line per record of a ``sync --all`` session, then the account totals."""
     texts = term.speech.texts
+    record_table(term, records)
+    totals = (
+        sum(r.items_synced for r in records),
+        sum(r.items_created for r in records),
+        sum(r.items_updated for r in records),
+        sum(r.items_deleted for r in records),
+    )
+    counts = ", ".join(
+        f"{name} {count}" for name, count in zip(texts.counters, totals, strict=True)
+    )
+    term.out(f"{pad(texts.totals)}{counts}")
+
+
+def record_table(term: Terminal, records: Sequence[SyncRecordInfo]) -> None:
+    """One line per record: instance, status and account counts."""
     term.out("")
     term.table(
-        texts.records_header,
+        term.speech.texts.records_header,
         [
             [
                 r.instance_id,
@@ -175,16 +191,6 @@ def print_records(term: Terminal, records: Sequence[SyncRecordInfo]) -> None:
         ],
         right=(0, 3, 4, 5, 6),
     )
-    totals = (
-        sum(r.items_synced for r in records),
-        sum(r.items_created for r in records),
-        sum(r.items_updated for r in records),
-        sum(r.items_deleted for r in records),
-    )
-    counts = ", ".join(
-        f"{name} {count}" for name, count in zip(texts.counters, totals, strict=True)
-    )
-    term.out(f"{pad(texts.totals)}{counts}")
 
 
 # -- the ledger ----------------------------------------------------------------------------

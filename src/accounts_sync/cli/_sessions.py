@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import time
+from collections.abc import Sequence
 
-from .._enums import SessionStatus
+from .._enums import RecordStatus, SessionStatus
 from .._full_sync import DEFAULT_STALE_AFTER, FullSyncTask
 from .._launchers import ThreadLauncher
+from .._pages import MAX_RECORDS_PER_PAGE, RECORDS_PER_PAGE, page_records
 from .._service import AccountsSyncActionsService
 from .._sessions import SyncSessionInfo
 from ..ports import SyncSessionRepository
@@ -16,7 +18,7 @@ from ..sqlalchemy import InstanceRow
 from ._demo import DemoOptions, SimulatedSyncService, demo_instances
 from ._options import Commands, database_option
 from ._progress import progress_display
-from ._render import session_rows, summary_lines
+from ._render import record_table, session_rows, summary_lines
 from ._store import open_store
 from ._terminal import Terminal
 
@@ -35,9 +37,34 @@ def add_session_commands(commands: Commands) -> None:
     database_option(listing)
     listing.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")
     listing.set_defaults(handler=_sessions_list)
-    show = actions.add_parser("show", help="one session: counters, progress, failed records")
+    show = actions.add_parser(
+        "show",
+        help="one session: counters, progress, failed records",
+        description=(
+            "Print a session's counters and progress, then one page of its failed records "
+            "(or of the records of --status), in creation order; when there are more, the "
+            "last line says which --after continues."
+        ),
+    )
     database_option(show)
     show.add_argument("session_id", metavar="ID")
+    show.add_argument(
+        "--status",
+        type=_record_statuses,
+        metavar="STATUS[,STATUS]",
+        help="list the records of these statuses instead of the failed ones "
+        f"({', '.join(status.value for status in RecordStatus)})",
+    )
+    show.add_argument(
+        "--limit",
+        type=_page_size,
+        default=RECORDS_PER_PAGE,
+        metavar="N",
+        help=f"records per page, 1-{MAX_RECORDS_PER_PAGE} (default: %(default)s)",
+    )
+    show.add_argument(
+        "--after", type=int, metavar="RECORD_ID", help="start after this record (see the hint)"
+    )
     show.set_defaults(handler=_sessions_show)
     reap = commands.add_parser(
         "reap",
@@ -155,12 +182,28 @@ def _sessions_list(args: argparse.Namespace, term: Terminal) -> int:
     return 0
 
 
+def _record_statuses(text: str) -> tuple[RecordStatus, ...]:
+    try:
+        return tuple(dict.fromkeys(RecordStatus(part.strip()) for part in text.split(",")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"unknown record status in {text!r}") from None
+
+
+def _page_size(text: str) -> int:
+    size = int(text)
+    if not 1 <= size <= MAX_RECORDS_PER_PAGE:
+        raise argparse.ArgumentTypeError(f"must be 1-{MAX_RECORDS_PER_PAGE}, not {size}")
+    return size
+
+
 def _sessions_show(args: argparse.Namespace, term: Terminal) -> int:
     store = open_store(args.database)
     info = store.sessions.get_session(args.session_id)
     if info is None:
         raise LookupError(f"{term.speech.messages.session_not_found}: {args.session_id}")
-    print_summary(term, store.sessions, info)
+    print_summary(
+        term, store.sessions, info, statuses=args.status, limit=args.limit, after=args.after
+    )
     return 0
 
 
@@ -178,10 +221,32 @@ def _reap(args: argparse.Namespace, term: Terminal) -> int:
     return 0
 
 
-def print_summary(term: Terminal, sessions: SyncSessionRepository, info: SyncSessionInfo) -> None:
-    """Print a session's counters, progress and failed records on stdout."""
-    records = sessions.list_records(info.session_id)
-    term.out(*summary_lines(info, records, term.speech.texts))
+def print_summary(
+    term: Terminal,
+    sessions: SyncSessionRepository,
+    info: SyncSessionInfo,
+    *,
+    statuses: Sequence[RecordStatus] | None = None,
+    limit: int = RECORDS_PER_PAGE,
+    after: int | None = None,
+) -> None:
+    """Print a session's counters and progress, then one page of its failed records (a table of
+    the records of ``statuses`` when given) after record ``after``, and the ``--after`` that
+    continues when there are more: a session of any size prints in bounded time."""
+    texts = term.speech.texts
+    page = page_records(
+        sessions,
+        info.session_id,
+        after_record_id=after,
+        limit=limit + 1,
+        statuses=statuses or (RecordStatus.FAILED,),
+    )
+    shown = page[:limit]
+    term.out(*summary_lines(info, [] if statuses else shown, texts))
+    if statuses:
+        record_table(term, shown)
+    if len(page) > limit:
+        term.out("", texts.more_records.format(after=shown[-1].record_id))
 
 
 def watch(

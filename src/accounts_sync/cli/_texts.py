@@ -39,6 +39,7 @@ class CliTexts:
     mismatch: str = " (MISMATCH)"
     of: str = "of"
     failed_instances: str = "failed instances ({count}):"
+    more_records: str = "more records: run it again with --after {after}"
     list_header: tuple[str, ...] = (
         "SESSION",
         "TYPE",
@@ -97,6 +98,7 @@ class CliTexts:
             mismatch=" (不一致)",
             of="/",
             failed_instances="失败的实例 ({count}):",
+            more_records="还有更多记录: 加上 --after {after} 再运行一次",
             list_header=(
                 "会话",
                 "类型",

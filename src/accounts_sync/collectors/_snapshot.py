@@ -167,6 +167,10 @@ class Attributes(Mapping[str, AttributeValue]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def items(self) -> tuple[tuple[str, AttributeValue], ...]:  # type: ignore[override]
+        # The stored pairs themselves: the Mapping mixin would look each key up again.
+        return self._items
+
     def _typed(self) -> tuple[tuple[str, str, AttributeValue], ...]:
         return tuple((name, type(value).__name__, value) for name, value in self._items)
 

@@ -25,8 +25,9 @@ __all__ = [
 RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
 
 Target: TypeAlias = "SyncSessionInfo | int | None"
-"""What an action is about: the session (view, cancel), the instance id (single-instance sync),
-or ``None`` (full sync, or a session or instance that does not exist)."""
+"""What an action is about: the session (view it or its records, cancel), the instance id
+(single-instance sync), or ``None`` (full sync, the sessions list, or a session or instance that
+does not exist)."""
 
 Refusal: TypeAlias = Callable[[Exception], "NotAuthenticated | PermissionDenied | None"]
 """Translates a framework's own refusal raised by the hook (``abort(403)``, Django's
@@ -38,6 +39,7 @@ class Action:
 
     SYNC_ALL = "sync_all_accounts"
     SYNC_INSTANCE = "sync_instance_accounts"
+    LIST_SESSIONS = "list_sync_sessions"
     VIEW_SESSION = "view_sync_session"
     CANCEL_SESSION = "cancel_sync_session"
 

@@ -15,9 +15,11 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 import attrs
 
+from .._clock import utc_now
 from .._errors import ConflictError, NotFoundError
 from .._lifecycle import MAX_SESSION_ID_LENGTH, fits_integer, plausible_session_id
 from .._messages import Messages
+from .._pages import page_records, page_sessions
 from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 from .._sessions import SyncSessionInfo
 from ._http_authorize import Action, Authorize, Authorizer, Refusal, Target
@@ -27,6 +29,14 @@ from ._http_errors import (
     error_response,
     method_not_allowed,
     ok_envelope,
+)
+from ._http_query import (
+    RECORDS_IN_SESSION,
+    duration,
+    record_cursor,
+    record_query,
+    session_cursor,
+    session_query,
 )
 
 __all__ = [
@@ -78,11 +88,25 @@ ROUTES: tuple[Route, ...] = (
         "accounts_sync_sync_instance",
     ),
     Route(
+        Action.LIST_SESSIONS,
+        "GET",
+        "sync-sessions",
+        "list_sync_sessions",
+        "accounts_sync_sessions",
+    ),
+    Route(
         Action.VIEW_SESSION,
         "GET",
         "sync-sessions/{session_id}",
         "get_sync_session",
         "accounts_sync_session",
+    ),
+    Route(
+        Action.VIEW_SESSION,
+        "GET",
+        "sync-sessions/{session_id}/records",
+        "list_sync_session_records",
+        "accounts_sync_session_records",
     ),
     Route(
         Action.CANCEL_SESSION,
@@ -153,6 +177,7 @@ class _Call:
     action: str
     authorizer: Authorizer
     transaction: Callable[[], Transaction]
+    query: Mapping[str, str]
     context: dict[str, Any] = attrs.field(factory=dict)
 
     @property
@@ -166,7 +191,8 @@ class _Call:
 
 
 class HttpDispatch:
-    """The four endpoints behind one ``handle`` call, shared by every framework adapter."""
+    """The endpoints of :data:`ROUTES` behind one ``handle`` call, shared by every framework
+    adapter."""
 
     def __init__(
         self, service: ServiceSource, *, authorize: Authorize[Any] | None, refusal: Refusal
@@ -194,11 +220,13 @@ class HttpDispatch:
         transaction: Callable[[AccountsSyncActionsService[Any]], Transaction],
         *,
         method: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         """Authorize and run ``route`` for ``request``; every failure is an envelope.
 
         With the request's ``method``, one the route does not take answers the 405 envelope
-        (``HEAD`` is taken wherever ``GET`` is).
+        (``HEAD`` is taken wherever ``GET`` is). ``query`` holds the query string's parameters,
+        one value per name (``_http_query.first_values`` reads a framework's pairs alike).
         """
         if method is not None and method not in _METHODS[route.method]:
             return method_not_allowed(", ".join(_METHODS[route.method]), self.messages)
@@ -207,9 +235,16 @@ class HttpDispatch:
         except Exception as error:
             return error_response(error, messages=self.messages, action=route.action, context={})
         self.messages = service.messages
-        call = _Call(service, request, route.action, self.authorizer, lambda: transaction(service))
+        call = _Call(
+            service,
+            request,
+            route.action,
+            self.authorizer,
+            lambda: transaction(service),
+            query={} if query is None else query,
+        )
         try:
-            return _HANDLERS[route.action](call, args)
+            return _HANDLERS[route.endpoint](call, args)
         except Exception as error:
             return error_response(
                 error, messages=call.messages, action=route.action, context=call.context
@@ -298,10 +333,53 @@ def _authorized_session(call: _Call, args: Mapping[str, object]) -> SyncSessionI
     return info
 
 
+def _list_sessions(call: _Call, args: Mapping[str, object]) -> HttpResponse:
+    # The list is about no one session: the hook sees no target, as for a full sync.
+    call.authorize(None)
+    query = session_query(call.query, call.messages)
+    sessions = call.service.sessions
+    page = page_sessions(
+        sessions,
+        limit=query.limit + 1,
+        before=query.before,
+        statuses=query.statuses,
+        sync_category=query.sync_category,
+    )
+    now = getattr(sessions, "clock", utc_now)()
+    items = [{**info.as_dict(), "duration_seconds": duration(info, now)} for info in page]
+    cursor = session_cursor(page[query.limit - 1]) if len(page) > query.limit else None
+    return ok_envelope("", {"sessions": items[: query.limit], "next_cursor": cursor})
+
+
 def _view_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
     info = _authorized_session(call, args)
-    records = call.service.sessions.list_records(info.session_id)
-    return ok_envelope("", {"session": info.as_dict(), "records": [r.as_dict() for r in records]})
+    limit = RECORDS_IN_SESSION
+    page = page_records(
+        call.service.sessions, info.session_id, after_record_id=None, limit=limit + 1
+    )
+    data: dict[str, Any] = {
+        "session": info.as_dict(),
+        "records": [record.as_dict() for record in page[:limit]],
+    }
+    if len(page) > limit:
+        # Only then: a session of up to ``limit`` records answers exactly as it always has.
+        data["next_cursor"] = record_cursor(page[limit - 1])
+    return ok_envelope("", data)
+
+
+def _session_records(call: _Call, args: Mapping[str, object]) -> HttpResponse:
+    info = _authorized_session(call, args)
+    query = record_query(call.query, call.messages)
+    page = page_records(
+        call.service.sessions,
+        info.session_id,
+        after_record_id=query.after_record_id,
+        limit=query.limit + 1,
+        statuses=query.statuses,
+    )
+    cursor = record_cursor(page[query.limit - 1]) if len(page) > query.limit else None
+    records = [record.as_dict() for record in page[: query.limit]]
+    return ok_envelope("", {"records": records, "next_cursor": cursor})
 
 
 def _cancel_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
@@ -323,9 +401,12 @@ def _cancel_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
 # The methods each route answers: HEAD wherever GET, as HTTP expects.
 _METHODS = {"GET": ("GET", "HEAD"), "POST": ("POST",)}
 
+# By endpoint: the session and its records share the ``view_sync_session`` action.
 _HANDLERS: dict[str, Callable[[_Call, Mapping[str, object]], HttpResponse]] = {
-    Action.SYNC_ALL: _sync_all,
-    Action.SYNC_INSTANCE: _sync_instance,
-    Action.VIEW_SESSION: _view_session,
-    Action.CANCEL_SESSION: _cancel_session,
+    "sync_all_accounts": _sync_all,
+    "sync_instance_accounts": _sync_instance,
+    "list_sync_sessions": _list_sessions,
+    "get_sync_session": _view_session,
+    "list_sync_session_records": _session_records,
+    "cancel_sync_session": _cancel_session,
 }

@@ -22,6 +22,8 @@ from .._full_sync import FullSyncSummary
 from .._jobs import BACKGROUND_ACTION, FullSyncJob, run_full_sync_job
 from .._observability import ActionLog
 from .._service import AccountsSyncActionsService
+from .._telemetry import attached
+from ._celery_trace import request_trace, with_trace
 from ._extras import require
 
 __all__ = [
@@ -68,13 +70,12 @@ class CeleryLauncher:
     def launch(self, job: FullSyncJob, run: Callable[[FullSyncJob], None]) -> str:
         # ``run`` is the local wrapper; the worker runs its own copy, so it is not sent.
         payload = job.as_dict()
+        options = with_trace(self.options, job.trace_context)
         if hasattr(self.target, "apply_async"):
-            result = self.target.apply_async(
-                args=(payload,), task_id=job.session_id, **self.options
-            )
+            result = self.target.apply_async(args=(payload,), task_id=job.session_id, **options)
         else:
             result = self.target.send_task(
-                self.task_name, args=(payload,), task_id=job.session_id, **self.options
+                self.task_name, args=(payload,), task_id=job.session_id, **options
             )
         return str(result.id)
 
@@ -185,13 +186,16 @@ def register_full_sync_task(
     service = _PerProcess(factory)
 
     def full_sync(payload: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        return run_full_sync_payload(payload, service())
+        # The worker's spans continue the trace of the request that launched the job.
+        with attached(request_trace(task)):
+            return run_full_sync_payload(payload, service())
 
     full_sync.__doc__ = "Run one accounts_sync full sync (a prepared session, or a scheduled run)."
     # Not shared: a shared task would be copied into every Celery app created later, each copy
     # closing over this app's factory.
     options = {"shared": False, **task_options}
-    return app.task(name=name, acks_late=acks_late, **options)(full_sync)
+    task = app.task(name=name, acks_late=acks_late, **options)(full_sync)
+    return task
 
 
 def full_sync_beat_entry(

@@ -21,6 +21,7 @@ from .._service import AccountsSyncActionsService
 from ..sqlalchemy import launch_after_commit
 from ._extras import missing_extra
 from ._flask_wiring import check_wiring
+from ._http_query import first_values
 from .http import (
     ROUTES,
     Authorize,
@@ -135,7 +136,11 @@ def _view(
     transaction: Callable[[AccountsSyncActionsService[Any]], _Transaction],
 ) -> Callable[..., Response]:
     def view(**args: object) -> Response:
-        return _json(dispatch.handle(route, request, args, transaction, method=request.method))
+        query = first_values(request.args.items(multi=True))
+        answer = dispatch.handle(
+            route, request, args, transaction, method=request.method, query=query
+        )
+        return _json(answer)
 
     view.__name__ = route.endpoint
     return view

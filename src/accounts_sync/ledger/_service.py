@@ -21,6 +21,7 @@ from ..collectors._registry import CollectorRegistry
 from ..collectors._snapshot import PUBLIC_KEY, AccountKind, AccountSnapshot, ServerSnapshot
 from ..ports import Clock, SupportsInstance
 from ._diff import ChangeType, plan_changes
+from ._instrumentation import traced_apply, traced_collect
 from ._messages import LedgerMessages
 from ._plan import LedgerPlan
 from ._tables import LedgerTables, build_ledger_tables
@@ -181,6 +182,7 @@ class LedgerSyncService(Generic[InstanceT]):
 
     # -- collection ------------------------------------------------------------------------
 
+    @traced_collect
     def _collect(self, instance: InstanceT) -> ServerSnapshot:
         collector = self.collectors.get(instance.db_type)
         if collector is None:
@@ -276,6 +278,7 @@ class LedgerSyncService(Generic[InstanceT]):
 
     # -- apply -------------------------------------------------------------------------------
 
+    @traced_apply
     def _apply(
         self,
         instance: InstanceT,

@@ -8,6 +8,8 @@ Build them with a table-name prefix of your choice::
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -18,7 +20,7 @@ from sqlalchemy.engine import Dialect
 from ..sqlalchemy._tables import DEFAULT_PREFIX
 from ..sqlalchemy._types import UtcDateTime
 
-__all__ = ["LedgerTables", "build_ledger_tables"]
+__all__ = ["EncodedJson", "LedgerTables", "build_ledger_tables"]
 
 
 class _ExactText(sa.TypeDecorator[str]):
@@ -40,8 +42,59 @@ class _ExactText(sa.TypeDecorator[str]):
 _KEY = sa.String(512).with_variant(_ExactText(), "mysql", "mariadb")
 
 
+class EncodedJson(str):
+    """JSON text already encoded (a snapshot's canonical text): the ledger's JSON columns store
+    it as it is instead of encoding the data a second time."""
+
+    __slots__ = ()
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+class _Json(sa.TypeDecorator[Any]):
+    """JSON (JSONB on PostgreSQL) that also takes :class:`EncodedJson` text."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        encode = self.load_dialect_impl(dialect).bind_processor(dialect)
+        encoded: Callable[[EncodedJson], Any]
+        if dialect.name != "postgresql":
+            encoded = str  # SQLite's and MySQL's drivers take JSON as text
+        elif dialect.driver == "psycopg":
+            from psycopg.types.json import Jsonb
+
+            def encoded(text: EncodedJson) -> Any:
+                return Jsonb(text, dumps=_as_is)
+        else:
+            encoded = _decoded(encode)
+
+        def process(value: Any) -> Any:
+            if isinstance(value, EncodedJson):
+                return encoded(value)
+            return encode(value) if encode is not None else value
+
+        return process
+
+
+def _decoded(encode: Callable[[Any], Any] | None) -> Callable[[EncodedJson], Any]:
+    def process(text: EncodedJson) -> Any:
+        data = json.loads(text)
+        return encode(data) if encode is not None else data
+
+    return process
+
+
 def _json() -> sa.types.TypeEngine[Any]:
-    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    return _Json()
 
 
 @attrs.frozen

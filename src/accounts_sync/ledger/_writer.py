@@ -10,9 +10,10 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from ..collectors._snapshot import canonical_json
 from ._diff import AccountChange, ChangeType
 from ._plan import LedgerPlan
-from ._tables import LedgerTables
+from ._tables import EncodedJson, LedgerTables
 
 __all__ = ["ExistingAccount", "LedgerRows"]
 
@@ -68,7 +69,7 @@ class LedgerRows:
                 "account_key": change.key,
                 "kind": change.kind.value,
                 "change_type": change.change_type.value,
-                "diff": change.diff.to_json(),
+                "diff": EncodedJson(canonical_json(change.diff_json())),
                 "digest": after.digest if after is not None else None,
                 "changed_at": now,
             }
@@ -83,7 +84,7 @@ class LedgerRows:
             "kind": after.kind.value,
             "is_superuser": after.is_superuser,
             "is_locked": after.is_locked,
-            "snapshot": after.to_json(),
+            "snapshot": EncodedJson(after.canonical_json),
             "digest": after.digest,
         }
         if change.change_type is ChangeType.ADDED:

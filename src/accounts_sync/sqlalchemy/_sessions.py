@@ -20,6 +20,7 @@ from accounts_sync.ports import Clock
 
 from ._instances import SqlAlchemyInstanceRepository
 from ._missing_tables import explain_missing_tables
+from ._pages import PagedReads
 from ._scopes import Bind, BoundSession, Scope, as_scope, bound_scope, is_bound
 from ._statements import REFUSED, Statements
 from ._tables import SyncTables, sync_tables
@@ -47,7 +48,7 @@ _CONFLICT_ATTEMPTS = 3
 
 
 @explain_missing_tables
-class SqlAlchemySyncSessionRepository:
+class SqlAlchemySyncSessionRepository(PagedReads):
     """Sessions and records in SQL tables, with exactly the in-memory store's semantics.
 
     Standalone (``SqlAlchemySyncSessionRepository(engine_or_sessionmaker)``), every method is

@@ -116,6 +116,9 @@ def build_tables(
         sa.UniqueConstraint(
             "session_id", "instance_id", name=f"uq_{prefix}records_session_instance"
         ),
+        # Pages of a session's records in creation order, one index range each (the paged
+        # reads); without it a page of a large session sorts all of its records.
+        sa.Index(f"ix_{prefix}records_session_record", "session_id", "record_id"),
         mysql_engine="InnoDB",
         mysql_charset="utf8mb4",
     )

@@ -15,6 +15,7 @@ __all__ = ["DEFAULT_PERMISSIONS", "permission_authorize"]
 DEFAULT_PERMISSIONS: Mapping[str, str] = {
     Action.SYNC_ALL: "accounts_sync.sync_accounts",
     Action.SYNC_INSTANCE: "accounts_sync.sync_accounts",
+    Action.LIST_SESSIONS: "accounts_sync.view_syncsession",
     Action.VIEW_SESSION: "accounts_sync.view_syncsession",
     Action.CANCEL_SESSION: "accounts_sync.cancel_syncsession",
 }

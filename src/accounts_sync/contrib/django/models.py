@@ -91,6 +91,8 @@ class SyncRecord(models.Model):  # type: ignore[misc]
                 fields=["session", "instance_id"], name="accounts_sync_record_inst_uniq"
             ),
         )
+        # Pages of a session's records in creation order, one index range each.
+        indexes = (models.Index(fields=["session", "id"], name="accounts_sync_record_page_idx"),)
 
     def __str__(self) -> str:
         return f"{self.instance_name} ({self.status})"

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 from django.db.models import Case, F, Q, Value, When
 
@@ -28,6 +27,8 @@ from ..._errors import ConflictError
 from ..._sessions import RecordOutcome, SyncRecordInfo, SyncSessionInfo
 from ...ports import Clock
 from ...sqlalchemy._missing_tables import explaining_missing_tables
+from ._pages import PagedReads
+from ._rows import MIGRATE, RECORD_FIELDS, SESSION_FIELDS, record_info, to_db
 from .models import SyncRecord, SyncSession
 
 __all__ = ["DjangoInstanceRepository", "DjangoSyncSessionRepository", "MappedInstance"]
@@ -40,50 +41,10 @@ _CHUNK = rules.IN_BATCH
 # A lock released between our failed insert and our look-up: try again this many times.
 _CREATE_ATTEMPTS = 3
 
-_SESSION_FIELDS = (
-    "session_id",
-    "sync_type",
-    "sync_category",
-    "status",
-    "total_instances",
-    "successful_instances",
-    "failed_instances",
-    "cancelled_instances",
-    "created_by",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "heartbeat_at",
-    "error_message",
-    "cancel_requested",
-)
-_RECORD_FIELDS = (
-    "id",
-    "session_id",
-    "instance_id",
-    "instance_name",
-    "status",
-    "items_synced",
-    "items_created",
-    "items_updated",
-    "items_deleted",
-    "error_message",
-    "details",
-    "started_at",
-    "completed_at",
-)
-
 _OUTCOME_FIELDS = [f.name for f in attrs.fields(RecordOutcome) if f.name != "instance_id"]
 _CLOSE_FIELDS = [*_OUTCOME_FIELDS, "completed_at"]
 # What a database (or its driver, encoding a value) raises for a value it will not store.
 _REFUSED = (DatabaseError, ValueError, TypeError)
-
-
-def _to_db(value: dt.datetime) -> dt.datetime:
-    # With USE_TZ=False Django refuses aware datetimes on some backends: store naive UTC.
-    if settings.USE_TZ:
-        return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -98,16 +59,8 @@ def _close(record: SyncRecord, outcome: RecordOutcome, now: dt.datetime) -> None
     record.completed_at = now
 
 
-def _record_info(row: dict[str, Any]) -> SyncRecordInfo:
-    return SyncRecordInfo.from_row({**row, "record_id": row["id"]})
-
-
-# The migration of this app creates the tables; a store used before it says so.
-_MIGRATE = "run the accounts_sync app's migration (python manage.py migrate accounts_sync)"
-
-
-@explaining_missing_tables((DatabaseError,), _MIGRATE)
-class DjangoSyncSessionRepository:
+@explaining_missing_tables((DatabaseError,), MIGRATE)
+class DjangoSyncSessionRepository(PagedReads):
     """A ``SyncSessionRepository`` on this app's models, with the semantics of the in-memory one.
 
     ``using`` is the database alias (default: the router's write database for the models);
@@ -139,12 +92,12 @@ class DjangoSyncSessionRepository:
     def get_session(self, session_id: str) -> SyncSessionInfo | None:
         if not rules.plausible_session_id(session_id):
             return None
-        row = self._sessions().filter(session_id=session_id).values(*_SESSION_FIELDS).first()
+        row = self._sessions().filter(session_id=session_id).values(*SESSION_FIELDS).first()
         return SyncSessionInfo.from_row(row) if row else None
 
     def get_active_session(self, sync_category: SyncCategory | str) -> SyncSessionInfo | None:
         key = SyncCategory(sync_category).value
-        row = self._sessions().filter(lock_key=key).values(*_SESSION_FIELDS).first()
+        row = self._sessions().filter(lock_key=key).values(*SESSION_FIELDS).first()
         return SyncSessionInfo.from_row(row) if row else None
 
     def list_sessions(
@@ -153,14 +106,14 @@ class DjangoSyncSessionRepository:
         query = self._sessions()
         if sync_category is not None:
             query = query.filter(sync_category=SyncCategory(sync_category).value)
-        rows = query.order_by("-id").values(*_SESSION_FIELDS)[: max(limit, 0)]
+        rows = query.order_by("-id").values(*SESSION_FIELDS)[: max(limit, 0)]
         return [SyncSessionInfo.from_row(row) for row in rows]
 
     def list_records(self, session_id: str) -> list[SyncRecordInfo]:
         if not rules.plausible_session_id(session_id):
             return []
-        rows = self._records(session_id).order_by("id").values(*_RECORD_FIELDS)
-        return [_record_info(row) for row in rows]
+        rows = self._records(session_id).order_by("id").values(*RECORD_FIELDS)
+        return [record_info(row) for row in rows]
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -200,7 +153,7 @@ class DjangoSyncSessionRepository:
                         sync_category=category.value,
                         status=SessionStatus.PENDING.value,
                         created_by=created_by,
-                        created_at=_to_db(now),
+                        created_at=to_db(now),
                         lock_key=lock_key,
                     )
             except IntegrityError:
@@ -337,11 +290,11 @@ class DjangoSyncSessionRepository:
         stalled_after: dt.timedelta | None = None,
     ) -> list[str]:
         now = self.clock()
-        cutoff = _to_db(now - stale_after)
+        cutoff = to_db(now - stale_after)
         stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
         if stalled_after is not None:
             # ``rules.is_stalled`` as a query.
-            stalled = _to_db(now - stalled_after)
+            stalled = to_db(now - stalled_after)
             progress = Q(progress_at__lt=stalled) | Q(
                 progress_at__isnull=True, started_at__lt=stalled
             )
@@ -453,7 +406,7 @@ class DjangoSyncSessionRepository:
         return SyncRecord.objects.using(self.using).filter(session_id=session_id)
 
     def _now(self) -> dt.datetime:
-        return _to_db(self.clock())
+        return to_db(self.clock())
 
     def _lock_session(self, session_id: str, **conditions: Any) -> bool:
         """Row-lock the session (a no-op update) if it matches ``conditions``."""

@@ -20,9 +20,9 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.urls import URLPattern, path
 
 from ..._service import AccountsSyncActionsService
+from .._http_query import first_values
 from ..http import (
     ROUTES,
-    Action,
     Authorize,
     DeferredLaunch,
     HttpDispatch,
@@ -37,17 +37,21 @@ __all__ = ["AccountsSyncViews", "ServiceSource", "accounts_sync_urls"]
 # The contract's placeholders in Django's path syntax. Any segment is routed: the dispatch
 # answers a malformed id with the 404 envelope, where Django would answer its HTML page.
 _PATH_ARGS = {"instance_id": "<str:instance_id>", "session_id": "<str:session_id>"}
-_ROUTES: dict[str, Route] = {route.action: route for route in ROUTES}
+_ROUTES: dict[str, Route] = {route.endpoint: route for route in ROUTES}
+# The view method serving each route, by its endpoint name.
 _VIEWS = {
-    Action.SYNC_ALL: "sync_all",
-    Action.SYNC_INSTANCE: "sync_instance",
-    Action.VIEW_SESSION: "session_detail",
-    Action.CANCEL_SESSION: "cancel",
+    "sync_all_accounts": "sync_all",
+    "sync_instance_accounts": "sync_instance",
+    "list_sync_sessions": "session_list",
+    "get_sync_session": "session_detail",
+    "list_sync_session_records": "session_records",
+    "cancel_sync_session": "cancel",
 }
 
 
 class AccountsSyncViews:
-    """The four endpoints, bound to a service and an ``authorize`` hook.
+    """The endpoints of :data:`~accounts_sync.contrib.http.ROUTES`, bound to a service and an
+    ``authorize`` hook.
 
     ``authorize(request, action[, target])`` is mandatory (``TypeError`` at configuration time
     without it). It returns the acting user's id or ``None``, or raises ``NotAuthenticated``
@@ -78,7 +82,7 @@ class AccountsSyncViews:
         return [
             path(
                 base + route.path.format(**_PATH_ARGS),
-                getattr(self, _VIEWS[route.action]),
+                getattr(self, _VIEWS[route.endpoint]),
                 name=route.url_name,
             )
             for route in ROUTES
@@ -86,24 +90,36 @@ class AccountsSyncViews:
 
     def sync_all(self, request: HttpRequest) -> HttpResponseBase:
         """POST: prepare a full sync, commit, launch after the commit."""
-        return self._serve(Action.SYNC_ALL, request, {})
+        return self._serve("sync_all_accounts", request, {})
 
     def sync_instance(self, request: HttpRequest, instance_id: int | str) -> HttpResponseBase:
         """POST: sync one instance now (a malformed ``instance_id`` is a 404)."""
-        return self._serve(Action.SYNC_INSTANCE, request, {"instance_id": instance_id})
+        return self._serve("sync_instance_accounts", request, {"instance_id": instance_id})
+
+    def session_list(self, request: HttpRequest) -> HttpResponseBase:
+        """GET: one page of sessions, the most recent first (``limit``, ``cursor``,
+        ``status``, ``category``)."""
+        return self._serve("list_sync_sessions", request, {})
 
     def session_detail(self, request: HttpRequest, session_id: str) -> HttpResponseBase:
-        """GET: the session, its counters and progress, and its records."""
-        return self._serve(Action.VIEW_SESSION, request, {"session_id": session_id})
+        """GET: the session, its counters and progress, and its first 100 records."""
+        return self._serve("get_sync_session", request, {"session_id": session_id})
+
+    def session_records(self, request: HttpRequest, session_id: str) -> HttpResponseBase:
+        """GET: one page of the session's records (``limit``, ``cursor``, ``status``)."""
+        return self._serve("list_sync_session_records", request, {"session_id": session_id})
 
     def cancel(self, request: HttpRequest, session_id: str) -> HttpResponseBase:
         """POST: ask a pending or running session to stop."""
-        return self._serve(Action.CANCEL_SESSION, request, {"session_id": session_id})
+        return self._serve("cancel_sync_session", request, {"session_id": session_id})
 
-    def _serve(self, action: str, request: HttpRequest, args: dict[str, object]) -> Any:
+    def _serve(self, endpoint: str, request: HttpRequest, args: dict[str, object]) -> Any:
         # A wrong method is the dispatch's 405 envelope; HEAD is answered wherever GET is.
+        query = first_values(
+            (name, value) for name, values in request.GET.lists() for value in values
+        )
         answer = self._dispatch.handle(
-            _ROUTES[action], request, args, self._transaction, method=request.method
+            _ROUTES[endpoint], request, args, self._transaction, method=request.method, query=query
         )
         return JsonResponse(
             answer.body,
@@ -156,7 +172,7 @@ def accounts_sync_urls(
     prefix: str = "",
     using: str | None = None,
 ) -> list[URLPattern]:
-    """URL patterns for the four endpoints; include them in the host's URLconf.
+    """URL patterns for the endpoints; include them in the host's URLconf.
 
     ``service`` is an ``AccountsSyncActionsService`` or a callable returning one. Without an
     ``authorize`` hook this raises ``TypeError``: no endpoint is ever open by default.

@@ -21,6 +21,7 @@ from accounts_sync.testing import ManualClock
 
 from ._group_commit import GroupCommitContract
 from ._machine import make_session_machine
+from ._pages import PageContract
 from ._records import RecordContract
 from ._support import (
     HOSTILE_SESSION_IDS,
@@ -38,7 +39,7 @@ STALE_AFTER = dt.timedelta(minutes=10)
 THREADS = 8
 
 
-class SessionRepositoryContract(RecordContract, GroupCommitContract):
+class SessionRepositoryContract(RecordContract, PageContract, GroupCommitContract):
     """The ``SyncSessionRepository`` contract; subclass it as ``Test…`` and provide
     ``session_factory``.
 
