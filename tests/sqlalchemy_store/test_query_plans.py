@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from accounts_sync import RecordStatus, SessionStatus, SyncCategory, SyncType
+from accounts_sync import RecordStatus, SessionStatus
 from accounts_sync.ports import RecordOutcome
 from accounts_sync.sqlalchemy import (
     InstanceRow,
@@ -22,6 +22,7 @@ from accounts_sync.sqlalchemy import (
     instances_table,
     sync_tables,
 )
+from accounts_sync.testing.contract._support import running
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -38,15 +39,7 @@ def engine(postgres_url: str) -> Iterator[sa.Engine]:
 
 
 def session_with_records(sessions: SqlAlchemySyncSessionRepository, count: int) -> str:
-    session_id = sessions.create_session(
-        sync_type=SyncType.MANUAL_TASK,
-        sync_category=SyncCategory.ACCOUNT,
-        created_by=None,
-        exclusive=False,
-    ).session_id
-    assert sessions.claim_session(session_id)
-    sessions.add_records(session_id, [(i, f"db-{i}") for i in range(1, count + 1)])
-    return session_id
+    return running(sessions, [f"db-{i}" for i in range(1, count + 1)], exclusive=False)
 
 
 def captured(engine: sa.Engine, call: Callable[[], Any]) -> list[tuple[str, Any]]:

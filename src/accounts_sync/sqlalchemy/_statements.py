@@ -121,9 +121,14 @@ class Statements:
     ) -> None:
         """One pending record per ``(instance_id, name)``, one statement per ``INSERT_BATCH``:
         on PostgreSQL the rows of two arrays (its drivers would send one INSERT per row), elsewhere
-        an executemany the driver sends as one multi-row INSERT (MySQL) or runs in C (SQLite)."""
+        an executemany the driver sends as one multi-row INSERT (MySQL) or runs in C (SQLite).
+
+        A large session is then analysed on PostgreSQL: with statistics from before it, the
+        planner takes the new ``session_id`` for a rare one and may find a record through an
+        index on ``session_id`` alone, filtering every record of the session on each loop."""
+        postgres = conn.dialect.name == "postgresql"
         for chunk in batched(items, INSERT_BATCH):
-            if conn.dialect.name == "postgresql":
+            if postgres:
                 conn.execute(
                     self.insert_arrays,
                     {
@@ -145,6 +150,9 @@ class Statements:
                     for instance_id, name in chunk
                 ],
             )
+        if postgres and len(items) >= INSERT_BATCH:
+            table = conn.dialect.identifier_preparer.format_table(self.insert.table)
+            conn.exec_driver_sql(f"ANALYZE {table}")
 
     def close_each(
         self,
