@@ -361,18 +361,24 @@ class SqlAlchemySyncSessionRepository(PagedReads):
 
     def _start(self, conn: Connection, session_id: str, instance_ids: Sequence[int]) -> bool:
         now = self.clock()
-        keys = [
-            {"p_session_id": session_id, "p_instance_id": i, "p_now": now} for i in instance_ids
-        ]
-        gated = keys and conn.dialect.supports_sane_multi_rowcount
-        if gated and conn.execute(self._statements.gated_start, keys).rowcount:
-            return True
-        # Nothing started: cancelled, not running, or no record was pending; the locked path
-        # below tells which.
+        ids = list(instance_ids)
+        if 0 < len(ids) <= rules.IN_BATCH:
+            gated = {"p_session_id": session_id, "p_instance_ids": ids, "p_now": now}
+            if conn.execute(self._statements.gated_start, gated).rowcount:
+                return True
+            # Nothing started: cancelled, not running, or no record was pending; the locked
+            # path below tells which.
         if self._lock_session(conn, session_id) != (SessionStatus.RUNNING.value, False):
             return False
-        if keys:
-            conn.execute(self._statements.start, keys)
+        for start in range(0, len(ids), rules.IN_BATCH):
+            conn.execute(
+                self._statements.start,
+                {
+                    "p_session_id": session_id,
+                    "p_instance_ids": ids[start : start + rules.IN_BATCH],
+                    "p_now": now,
+                },
+            )
         return True
 
     def _finish_running(

@@ -43,20 +43,18 @@ class Statements:
     def build(cls, tables: SyncTables) -> Statements:
         # Long, and kept whole: six declarative statements read best side by side.
         sessions, records = tables.sessions, tables.records
-        # Records are always found by their whole unique key, one row per parameter set: with
-        # ``instance_id IN (…)`` PostgreSQL plans a session it has no statistics for (a fresh
-        # one) by ``session_id`` alone and filters every record of the session on each start.
-        by_key = sa.and_(
-            records.c.session_id == sa.bindparam("p_session_id"),
-            records.c.instance_id == sa.bindparam("p_instance_id"),
-        )
+        in_session = records.c.session_id == sa.bindparam("p_session_id")
         start = (
             sa.update(records)
-            .where(by_key, records.c.status == RecordStatus.PENDING.value)
+            .where(
+                in_session,
+                records.c.instance_id.in_(sa.bindparam("p_instance_ids", expanding=True)),
+                records.c.status == RecordStatus.PENDING.value,
+            )
             .values(status=RecordStatus.RUNNING.value, started_at=sa.bindparam("p_now"))
         )
         pending = sa.func.unnest(
-            sa.bindparam("p_instance_ids", type_=postgresql.ARRAY(sa.BigInteger)),
+            sa.bindparam("p_new_ids", type_=postgresql.ARRAY(sa.BigInteger)),
             sa.bindparam("p_names", type_=postgresql.ARRAY(sa.String)),
         ).table_valued("instance_id", "instance_name")
         new_rows = pending.render_derived()
@@ -84,7 +82,11 @@ class Statements:
                 )
             ),
             close=sa.update(records)
-            .where(by_key, records.c.status == RecordStatus.RUNNING.value)
+            .where(
+                in_session,
+                records.c.instance_id == sa.bindparam("p_instance_id"),
+                records.c.status == RecordStatus.RUNNING.value,
+            )
             .values(
                 status=sa.bindparam("p_status"),
                 items_synced=sa.bindparam("p_items_synced"),
@@ -133,7 +135,7 @@ class Statements:
                     self.insert_arrays,
                     {
                         "p_session_id": session_id,
-                        "p_instance_ids": [instance_id for instance_id, _ in chunk],
+                        "p_new_ids": [instance_id for instance_id, _ in chunk],
                         "p_names": [name for _, name in chunk],
                     },
                 )
