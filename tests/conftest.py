@@ -14,8 +14,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from accounts_sync._redaction import redact_text
+
+# Property tests prove rules, not speed: a loaded CI machine must not fail an example for taking
+# longer than Hypothesis' default 200 ms deadline (speed is measured in benchmarks/).
+settings.register_profile("accounts_sync", deadline=None)
+settings.load_profile("accounts_sync")
 
 POSTGRES_URL = os.environ.get(
     "ACCOUNTS_SYNC_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

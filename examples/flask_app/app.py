@@ -1,10 +1,11 @@
-"""A small Flask + Flask-SQLAlchemy host of accounts_sync.
+"""A small Flask + Flask-SQLAlchemy host of accounts_sync, with the session centre.
 
 Start it (it creates and seeds ``instance/accounts_sync_example.sqlite3`` on first start)::
 
     uv run flask --app examples/flask_app/app.py run
 
-Then, with the development token::
+Open http://127.0.0.1:5000/, log in as ``operator`` / ``operator`` (or ``viewer`` / ``viewer``,
+who may only watch) and press "Start full sync". Or call the API with the development token::
 
     curl -X POST -H "Authorization: Bearer dev-token" \\
         http://127.0.0.1:5000/api/v1/instances/actions/sync-accounts
@@ -25,13 +26,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, Request, jsonify
+from flask import Flask, Request, jsonify, redirect, render_template_string, request, session
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from accounts_sync import AccountsSyncActionsService, FullSyncTask, ThreadLauncher
+from accounts_sync import AccountsSyncActionsService, FullSyncTask, Messages, ThreadLauncher
 from accounts_sync.contrib.flask import init_app
-from accounts_sync.contrib.http import NotAuthenticated
+from accounts_sync.contrib.http import Action, NotAuthenticated, PermissionDenied
 from accounts_sync.sqlalchemy import (
     SqlAlchemyInstanceRepository,
     SqlAlchemySyncSessionRepository,
@@ -64,10 +66,13 @@ class Instance(db.Model):  # type: ignore[name-defined,misc]
 
 
 class ToySyncService:
-    """Pretends to collect accounts: sleeps ``latency`` seconds (± 50 %) per instance."""
+    """Pretends to collect accounts: sleeps ``SYNC_LATENCY`` seconds (± 50 %) per instance,
+    ``SYNC_SLOW_LATENCY`` for those named ``*slow*``; those named ``*broken*`` fail.
 
-    def __init__(self, latency: float) -> None:
-        self.latency = latency
+    The latencies are read from ``config`` on every call, so they can be changed live."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
         self._random = random.Random(7)
         self._lock = threading.Lock()
 
@@ -80,7 +85,10 @@ class ToySyncService:
     ) -> Mapping[str, Any]:
         with self._lock:
             jitter, accounts = self._random.uniform(0.5, 1.5), self._random.randint(3, 40)
-        time.sleep(self.latency * jitter)
+        slow = "slow" in instance.name
+        time.sleep(self.config["SYNC_SLOW_LATENCY" if slow else "SYNC_LATENCY"] * jitter)
+        if "broken" in instance.name:
+            return {"success": False, "message": f"cannot connect to {instance.host}"}
         return {
             "success": True,
             "message": f"{instance.name}: {accounts} accounts",
@@ -90,14 +98,20 @@ class ToySyncService:
 
 
 def seed(count: int = 24) -> int:
-    """Add ``count`` instances (plus a disabled and a soft-deleted one) to an empty table."""
+    """Add ``count`` instances (plus a disabled and a soft-deleted one) to an empty table:
+    every tenth is ``*-broken-*`` (fails), every twelfth ``*-slow-*``."""
     if db.session.scalar(sa.select(sa.func.count()).select_from(Instance)):
         return 0
     engines = ("mysql", "postgresql", "sqlserver", "oracle")
     for index in range(1, count + 1):
         engine = engines[index % len(engines)]
+        kind = "broken-" if index % 10 == 0 else "slow-" if index % 12 == 0 else ""
         db.session.add(
-            Instance(name=f"{engine}-{index:03d}", db_type=engine, host=f"10.0.0.{index}")
+            Instance(
+                name=f"{engine}-{kind}{index:03d}",
+                db_type=engine,
+                host=f"10.0.{index // 250}.{index % 250}",
+            )
         )
     db.session.add(Instance(name="retired-001", db_type="mysql", host="10.0.9.1", is_active=False))
     db.session.add(
@@ -112,16 +126,76 @@ def seed(count: int = 24) -> int:
     return count + 2
 
 
+# The demo's users: id, password (a local demo only) and the actions each may take.
+USERS: dict[str, tuple[int, str, frozenset[str]]] = {
+    "operator": (
+        1,
+        "operator",
+        frozenset(
+            {
+                Action.SYNC_ALL,
+                Action.SYNC_INSTANCE,
+                Action.LIST_SESSIONS,
+                Action.VIEW_SESSION,
+                Action.CANCEL_SESSION,
+            }
+        ),
+    ),
+    "viewer": (2, "viewer", frozenset({Action.LIST_SESSIONS, Action.VIEW_SESSION})),
+}
+
+
 def make_authorize(token: str) -> Any:
-    """A header-token check: ``Authorization: Bearer <token>`` acts as user 1."""
+    """``Authorization: Bearer <token>`` acts as user 1 (scripts); a browser acts as the user
+    logged in on ``/login``, with that user's actions."""
 
     def authorize(request: Request, action: str) -> int:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given, token):
+        if scheme.lower() == "bearer" and hmac.compare_digest(given, token):
+            return 1
+        user = USERS.get(session.get("user", ""))
+        if user is None:
             raise NotAuthenticated("")
-        return 1
+        if action not in user[2]:
+            raise PermissionDenied("")
+        return user[0]
 
     return authorize
+
+
+_LOGIN = """<!doctype html><html lang="en"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Log in</title>
+<form method="post" style="max-width:20rem;margin:3rem auto;font:16px system-ui">
+<h1>Log in</h1><p>{{ error }}</p>
+<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+<p><label>User <input name="user" autocomplete="username"></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password">
+</label></p><button>Log in</button><p>operator / operator, or viewer / viewer</p></form>"""
+
+
+def add_login(app: Flask, csrf: CSRFProtect) -> None:
+    """A cookie login for the browser, checked against CSRF; the API's token needs none."""
+
+    @app.before_request
+    def check_csrf() -> None:
+        if "Authorization" not in request.headers:
+            csrf.protect()
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        error = ""
+        if request.method == "POST":
+            user = USERS.get(request.form.get("user", ""))
+            if user and hmac.compare_digest(user[1], request.form.get("password", "")):
+                session["user"] = request.form["user"]
+                return redirect("/")
+            error = "Wrong user or password"
+        return render_template_string(_LOGIN, error=error)
+
+    @app.get("/")
+    def home() -> Any:
+        # The session centre, once logged in.
+        return redirect("/api/v1/centre/" if session.get("user") else "/login")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -131,7 +205,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI="sqlite:///accounts_sync_example.sqlite3",
         ACCOUNTS_SYNC_TOKEN=os.environ.get("ACCOUNTS_SYNC_TOKEN", "dev-token"),
         SYNC_LATENCY=float(os.environ.get("SYNC_LATENCY", "0.15")),
+        SYNC_SLOW_LATENCY=float(os.environ.get("SYNC_SLOW_LATENCY", "3")),
         SYNC_WORKERS=8,
+        DEMO_INSTANCES=24,
+        # The language of the messages and of the session centre: "zh" (default) or "en".
+        LANGUAGE=os.environ.get("ACCOUNTS_SYNC_LANGUAGE", "zh"),
+        SECRET_KEY=os.environ.get("FLASK_SECRET_KEY", "accounts-sync-demo-only"),
+        # Flask-WTF checks CSRF in ``add_login``'s hook, for browser requests only.
+        WTF_CSRF_CHECK_DEFAULT=False,
     )
     app.config.update(config or {})
     if os.environ.get("ACCOUNTS_SYNC_OTEL_CONSOLE") == "1":
@@ -153,11 +234,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             configure_sqlite(engine)  # WAL: the background thread writes while requests read
         db.create_all()
         create_all(engine)  # the library's sessions and records tables
-        seeded = seed()
+        seeded = seed(app.config["DEMO_INSTANCES"])
         if seeded:
             logger.info("seeded %d instances", seeded)
 
-    sync_service = ToySyncService(app.config["SYNC_LATENCY"])
+    wire(app, engine)
+    add_login(app, CSRFProtect(app))
+    add_instances_page(app)
+    return app
+
+
+def wire(app: Flask, engine: sa.Engine) -> None:
+    """The accounts_sync services, and the blueprint with its session centre."""
+    sync_service = ToySyncService(app.config)
+    messages = Messages.for_language(app.config["LANGUAGE"])
     # Background work runs on its own connections (standalone stores on the engine) ...
     instances = SqlAlchemyInstanceRepository(engine, model=Instance)
     sessions = SqlAlchemySyncSessionRepository(engine)
@@ -173,6 +263,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             instance_timeout=30.0,
         ),
         launcher=ThreadLauncher(),
+        messages=messages,
     )
     # ... while requests write in db.session, committed by the view before the launch.
     in_request: AccountsSyncActionsService[Instance] = AccountsSyncActionsService(
@@ -181,6 +272,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sessions=SqlAlchemySyncSessionRepository.bound(db.session),
         sync_task=background.sync_task,
         launcher=background.launcher,
+        messages=messages,
     )
     init_app(
         app,
@@ -190,12 +282,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         background_service=background,
     )
 
-    @app.get("/")
-    def index() -> Any:
+
+def add_instances_page(app: Flask) -> None:
+    """``GET /instances``: the endpoints and the instances with their ``sync_count``, as JSON."""
+
+    @app.get("/instances")
+    def instances_list() -> Any:
         rows = db.session.scalars(sa.select(Instance).order_by(Instance.name))
         return jsonify(
             {
                 "endpoints": {
+                    "session centre": "GET /api/v1/centre/",
                     "full sync": "POST /api/v1/instances/actions/sync-accounts",
                     "one instance": "POST /api/v1/instances/<id>/actions/sync-accounts",
                     "session": "GET /api/v1/sync-sessions/<session_id>",
@@ -213,5 +310,3 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 ],
             }
         )
-
-    return app

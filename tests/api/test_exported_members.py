@@ -88,6 +88,7 @@ PUBLIC = {
         "sync_tables",
     ],
     "accounts_sync.collectors": [
+        "OWNER",
         "PUBLIC_KEY",
         "AccountKind",
         "AccountSnapshot",

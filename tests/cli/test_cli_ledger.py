@@ -235,6 +235,18 @@ def test_diff_summary_lines() -> None:
     assert diff_summary("added", added) == "user, superuser, 1 privilege, member of g"
     removed = {"revoked": many, "changed": {"kind": {"before": "role", "after": None}}}
     assert diff_summary("removed", removed) == "role, 4 privileges"
+    clock = {"scope": "routine", "object": ["app", "pg_catalog", "now()"], "grantable": False}
+    owned = {**select, "privilege": "OWNER", "grantable": False}
+    labelled = {
+        "granted": [owned],
+        "implied_by_ownership": [{**select, "grantable": False}],
+        "defaults_revoked": [{**clock, "privilege": "EXECUTE"}],
+    }
+    assert diff_summary("modified", labelled) == (
+        "+OWNER on table app.public.t; "
+        "-EXECUTE on routine app.pg_catalog.now() (built-in default); "
+        "=SELECT on table app.public.t (implied by ownership)"
+    )
 
 
 # -- on the real servers -------------------------------------------------------------------

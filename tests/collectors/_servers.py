@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 
-def new_tag() -> str:
-    return f"as{uuid.uuid4().hex[:8]}"
+def new_tag(prefix: str = "as") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 def pg_ident(name: str) -> str:
@@ -29,6 +30,12 @@ def my_ident(name: str) -> str:
 
 def my_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def scalars(engine: sa.Engine, sql: str, **params: object) -> list[Any]:
+    """The first column of every row of ``sql``."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text(sql), params).scalars())
 
 
 class PgAdmin:
@@ -56,13 +63,19 @@ class PgAdmin:
         return sa.make_url(self.url).set(database=name).render_as_string(hide_password=False)
 
     def tagged_roles(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    sa.text("SELECT rolname FROM pg_roles WHERE strpos(rolname, :tag) > 0"),
-                    {"tag": self.tag},
-                ).scalars()
-            )
+        return scalars(
+            self.engine,
+            "SELECT rolname FROM pg_roles WHERE strpos(rolname, :tag) > 0",
+            tag=self.tag,
+        )
+
+    def owned_schemas(self) -> list[str]:
+        return scalars(
+            self.engine,
+            "SELECT nspname FROM pg_namespace JOIN pg_roles ON pg_roles.oid = nspowner "
+            "WHERE strpos(rolname, :tag) > 0",
+            tag=self.tag,
+        )
 
     def cleanup(self) -> None:
         for name in self.extra_databases:
@@ -70,6 +83,10 @@ class PgAdmin:
         roles = self.tagged_roles()
         if roles:
             names = ", ".join(pg_ident(role) for role in roles)
+            # DROP OWNED cannot drop a schema that holds objects of other owners.
+            self.run(
+                *(f"DROP SCHEMA IF EXISTS {pg_ident(s)} CASCADE" for s in self.owned_schemas())
+            )
             # Revokes their grants here and on shared objects, so the roles can go.
             self.run(f"DROP OWNED BY {names}", f"DROP ROLE {names}")
         self.engine.dispose()
@@ -105,6 +122,11 @@ class MyAdmin:
         return [(str(user), str(host), str(role) in ("1", "true")) for user, host, role in rows]
 
     def cleanup(self) -> None:
+        # Proxy rows a test inserted itself (GRANT PROXY needs root@localhost).
+        self.run(
+            f"DELETE FROM mysql.proxies_priv WHERE LOCATE({my_string(self.tag)}, User) = 1",
+            "FLUSH PRIVILEGES",
+        )
         accounts = self.tagged_accounts()
         users = [self.account(u, h) for u, h, role in accounts if not role]
         roles = [my_string(u) for u, _h, role in accounts if role]
@@ -116,22 +138,33 @@ class MyAdmin:
         self.engine.dispose()
 
 
-@pytest.fixture
-def pg_admin(postgres_url: str) -> Iterator[PgAdmin]:
-    admin = PgAdmin(postgres_url, new_tag())
+def _cleaned(admin: PgAdmin | MyAdmin) -> Iterator[Any]:
     try:
         yield admin
     finally:
         admin.cleanup()
+
+
+@pytest.fixture
+def pg_admin(postgres_url: str) -> Iterator[PgAdmin]:
+    yield from _cleaned(PgAdmin(postgres_url, new_tag()))
 
 
 @pytest.fixture
 def my_admin(mysql_url: str) -> Iterator[MyAdmin]:
-    admin = MyAdmin(mysql_url, new_tag())
-    try:
-        yield admin
-    finally:
-        admin.cleanup()
+    yield from _cleaned(MyAdmin(mysql_url, new_tag()))
+
+
+@pytest.fixture
+def pg9(postgres_url: str) -> Iterator[PgAdmin]:
+    """A ``PgAdmin`` whose names start with ``as9_`` (the collector-trust tests)."""
+    yield from _cleaned(PgAdmin(postgres_url, new_tag("as9_")))
+
+
+@pytest.fixture
+def my9(mysql_url: str) -> Iterator[MyAdmin]:
+    """A ``MyAdmin`` whose names start with ``as9_`` (the collector-trust tests)."""
+    yield from _cleaned(MyAdmin(mysql_url, new_tag("as9_")))
 
 
 @contextlib.contextmanager

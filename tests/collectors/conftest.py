@@ -1,3 +1,3 @@
-from tests.collectors._servers import my_admin, pg_admin
+from tests.collectors._servers import my9, my_admin, pg9, pg_admin
 
-__all__ = ["my_admin", "pg_admin"]
+__all__ = ["my9", "my_admin", "pg9", "pg_admin"]

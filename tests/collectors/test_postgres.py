@@ -30,6 +30,7 @@ def _defaults(**overrides: object) -> dict[str, object]:
         "bypass_rls": False,
         "connection_limit": -1,
         "predefined": False,
+        "expired": False,
     }
     attributes.update(overrides)
     return attributes
@@ -101,7 +102,7 @@ def test_exact_snapshot_of_roles_grants_and_public(pg_server: PgAdmin) -> None:
         user(
             r("_100%"),
             attributes=_defaults(),
-            memberships=[Membership("pg_read_all_data")],
+            memberships=[Membership("pg_read_all_data", grantor="postgres")],
             privileges=[
                 Privilege("column", (*orders, "amount"), "UPDATE"),
                 Privilege("column", (*orders, "note;x"), "SELECT"),
@@ -111,11 +112,11 @@ def test_exact_snapshot_of_roles_grants_and_public(pg_server: PgAdmin) -> None:
             r("_a@b"), attributes=_defaults(), privileges=[Privilege("database", (db,), "CREATE")]
         ),
         user(r("_admin"), is_superuser=True, attributes=_defaults()),
+        # A passed VALID UNTIL is an expiry, not a lock.
         user(
             r("_expired"),
-            is_locked=True,
             valid_until=dt.datetime(2000, 1, 1, tzinfo=UTC),
-            attributes=_defaults(),
+            attributes=_defaults(expired=True),
         ),
         user(
             r("_group"),
@@ -130,15 +131,20 @@ def test_exact_snapshot_of_roles_grants_and_public(pg_server: PgAdmin) -> None:
         user(
             obrien,
             attributes=_defaults(),
-            memberships=[Membership(r("_group"))],
+            memberships=[Membership(r("_group"), grantor="postgres")],
             privileges=[Privilege("schema", (db, "Sales"), "CREATE", True)],
         ),
-        # Owners' implicit privileges are not grants.
-        user(r("_owner"), kind=AccountKind.ROLE, attributes=_defaults()),
+        # Owners' implicit privileges are not grants: ownership is reported instead.
+        user(
+            r("_owner"),
+            kind=AccountKind.ROLE,
+            attributes=_defaults(),
+            privileges=[Privilege("table", (db, "public", "owned"), "OWNER")],
+        ),
         user(
             r("_reader"),
             attributes=_defaults(connection_limit=5),
-            memberships=[Membership(r("_group"), admin_option=True)],
+            memberships=[Membership(r("_group"), admin_option=True, grantor="postgres")],
             privileges=[
                 Privilege("table", orders, "SELECT", True),
                 Privilege("table", (db, "Sales", "seq"), "USAGE"),
@@ -150,16 +156,17 @@ def test_exact_snapshot_of_roles_grants_and_public(pg_server: PgAdmin) -> None:
             attributes=_defaults(),
             privileges=[
                 Privilege("database", (db,), "CONNECT", True),
-                Privilege("routine", (db, "Sales", "total(a integer, b text)"), "EXECUTE"),
+                # Argument types only, schema-qualified outside pg_catalog.
+                Privilege("routine", (db, "Sales", "total(integer, text)"), "EXECUTE"),
             ],
         ),
         user("pgx" + pg_server.tag, attributes=_defaults()),
     ]
     assert list(snapshot.accounts) == sorted(expected, key=lambda a: a.key)
-    # What PUBLIC holds is reported once, apart, never as a role's own privilege.
-    assert snapshot.public_privileges == {
-        Privilege("database", (db,), "CONNECT"),
-        Privilege("database", (db,), "TEMPORARY"),
+    # What PUBLIC holds is reported once, apart, never as a role's own privilege; a
+    # database's built-in CONNECT and TEMPORARY for PUBLIC are its default, not listed.
+    assert snapshot.public_privileges is not None
+    assert {p for p in snapshot.public_privileges if p.object[0] == db} == {
         Privilege("schema", (db, "public"), "USAGE"),
         Privilege("table", orders, "SELECT"),
         Privilege("routine", (db, "public", "open_fn()"), "EXECUTE"),
@@ -198,7 +205,7 @@ def test_predefined_and_system_roles(pg_server: PgAdmin) -> None:
     assert "pg_read_all_data" in predefined
     assert predefined["pg_read_all_data"].attributes["predefined"] is True
     assert predefined["pg_read_all_data"].kind is AccountKind.ROLE
-    assert predefined["pg_monitor"].memberships >= {Membership("pg_read_all_settings")}
+    assert {m.role for m in predefined["pg_monitor"].memberships} >= {"pg_read_all_settings"}
 
 
 def test_fixed_number_of_statements_for_10_and_500_roles(pg_admin: PgAdmin) -> None:
@@ -221,7 +228,7 @@ def test_fixed_number_of_statements_for_10_and_500_roles(pg_admin: PgAdmin) -> N
             counts.append(len(statements))
     finally:
         engine.dispose()
-    assert counts[0] == counts[1] == 4
+    assert counts[0] == counts[1] == 5
 
 
 def test_collection_restores_the_callers_transaction_and_settings(pg_admin: PgAdmin) -> None:
@@ -270,6 +277,8 @@ def test_grants_from_additional_databases(pg_admin: PgAdmin) -> None:
     (account,) = snapshot.accounts
     assert account.privileges == {Privilege("table", (other, "public", "metrics"), "SELECT")}
     assert snapshot.public_privileges is not None
-    assert Privilege("database", (other,), "CONNECT") in snapshot.public_privileges
+    assert {p for p in snapshot.public_privileges if p.object[0] == other} == {
+        Privilege("schema", (other, "public"), "USAGE")
+    }
     # The listener sees this engine only: the other database has its own connection.
-    assert len(statements) == 4
+    assert len(statements) == 5

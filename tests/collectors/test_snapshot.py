@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import attrs
 import pytest
 import sqlalchemy as sa
 
@@ -27,6 +28,8 @@ from accounts_sync.collectors import (
     parse_server_version,
     read_only_scope,
 )
+from accounts_sync.collectors._mysql import _Reader
+from accounts_sync.collectors._mysql_server import _lifetime, auth_methods
 
 UTC = dt.timezone.utc
 
@@ -193,3 +196,52 @@ def test_collectors_validate_their_options() -> None:
         PostgresCollector(statement_timeout=0)
     with pytest.raises(ValueError):
         MySQLCollector(catalogue="other")
+
+
+@attrs.define
+class _RecordingConnection:
+    """Records the SQL text sent; answers every statement with no rows."""
+
+    sent: list[str] = attrs.Factory(list)
+
+    def execute(self, statement: sa.TextClause, params: object = None) -> list[object]:
+        self.sent.append(str(statement))
+        return []
+
+
+@pytest.mark.parametrize(
+    ("version", "prefix"),
+    [
+        ("10.11.6-MariaDB", "SET STATEMENT max_statement_time = :_timeout, sql_mode = '' FOR "),
+        ("8.0.36", "SELECT /*+ MAX_EXECUTION_TIME(30000) SET_VAR(sql_mode = '') */ "),
+        ("5.7.44", "SELECT /*+ MAX_EXECUTION_TIME(30000) */ "),
+    ],
+)
+def test_mysql_statements_pin_their_timeout_and_sql_mode(version: str, prefix: str) -> None:
+    conn = _RecordingConnection()
+    reader = _Reader(MySQLCollector(), conn, parse_server_version(version))  # type: ignore[arg-type]
+    reader._select("SELECT User FROM mysql.proxies_priv")
+    (sent,) = conn.sent
+    assert sent.startswith(prefix) and sent.endswith("User FROM mysql.proxies_priv")
+
+
+def test_authentication_methods_and_the_empty_password() -> None:
+    native = "mysql_native_password"
+    # ``IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')``
+    assert auth_methods(f"unix_socket:1,{native}:1", native, False) == (
+        ("unix_socket", native),
+        True,
+    )
+    # A socket has no password: its empty string is no empty password.
+    assert auth_methods(f"unix_socket:1,{native}:0", native, True) == (
+        ("unix_socket", native),
+        False,
+    )
+    assert auth_methods(None, native, True) == ((native,), True)
+    assert auth_methods(None, "unix_socket", True) == (("unix_socket",), False)
+    assert auth_methods(None, None, True) == ((), False)  # a role
+
+
+def test_password_lifetime_has_one_form_for_the_server_default() -> None:
+    assert _lifetime(None) is None and _lifetime("-1") is None and _lifetime(-1) is None
+    assert _lifetime("0") == 0 and _lifetime(30) == 30

@@ -49,6 +49,7 @@ def _configure() -> None:
         # Let records reach caplog (the example sends them to its own handler only).
         LOGGING={"version": 1, "disable_existing_loggers": False},
         DEMO_SYNC_LATENCY=(0.0, 0.01),
+        DEMO_SLOW_LATENCY=(0.0, 0.01),
     )
     settings.configure(**values)
     django.setup()

@@ -63,6 +63,15 @@ class Front:
         response = getattr(self._django, method)(PREFIX + url, headers=headers)
         return response.status_code, json.loads(response.content)
 
+    def page(self, url: str, user: str | None = None) -> tuple[int, str]:
+        """``GET`` an HTML page (the session centre's): its status and text."""
+        headers = {"X-User": user} if user else {}
+        if self.kind == "flask":
+            reply = self._flask.get(PREFIX + url, headers=headers)
+            return reply.status_code, reply.get_data(as_text=True)
+        response = self._django.get(PREFIX + url, headers=headers)
+        return response.status_code, response.getvalue().decode()
+
 
 def user_of(request: Any) -> int:
     """The actor named by the ``X-User`` header; 401 for anyone else."""

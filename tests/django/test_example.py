@@ -44,7 +44,7 @@ def test_the_documented_commands_work(tmp_path: Path) -> None:
     db = tmp_path / "demo.sqlite3"
     setup = _manage("demo", "--no-serve", db=db)
     assert setup.returncode == 0, setup.stderr
-    assert "13 active" in setup.stdout and f"{DEMO_USER} / {DEMO_PASSWORD}" in setup.stdout
+    assert "14 active" in setup.stdout and f"{DEMO_USER} / {DEMO_PASSWORD}" in setup.stdout
     again = _manage("demo", "--no-serve", db=db)  # idempotent
     assert again.returncode == 0, again.stderr
     # The checked-in migrations match the models (ours and the example's).
@@ -62,7 +62,8 @@ def test_a_full_sync_through_the_example() -> None:
     client = Client(enforce_csrf_checks=True)
     assert client.get("/").status_code == 302  # the page needs a login
     assert client.login(username=DEMO_USER, password=DEMO_PASSWORD)
-    page = client.get("/")
+    assert client.get("/")["Location"] == "/api/centre/"  # the home page is the session centre
+    page = client.get("/instances/")
     assert page.status_code == 200 and b"mysql-broken" in page.content
     token = client.cookies["csrftoken"].value
     response = client.post("/api/instances/actions/sync-accounts", headers={"X-CSRFToken": token})
@@ -81,7 +82,7 @@ def test_a_full_sync_through_the_example() -> None:
     session = data["session"]
     assert (session["status"], session["total_instances"], session["failed_instances"]) == (
         "completed_with_errors",
-        6,
+        7,
         1,
     )
     broken = next(r for r in data["records"] if r["instance_name"] == "mysql-broken")

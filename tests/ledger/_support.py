@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from accounts_sync.collectors import (
     Privilege,
     ServerSnapshot,
 )
-from accounts_sync.ledger import LedgerTables
+from accounts_sync.ledger import LedgerSyncService, LedgerTables, build_ledger_tables
+from accounts_sync.testing import FakeInstance
 
 
 @attrs.define
@@ -67,6 +69,50 @@ def dump(engine: sa.Engine, tables: LedgerTables) -> list[tuple[Any, ...]]:
             for row in conn.execute(sa.select(tables.changes).order_by(tables.changes.c.id))
         ]
     return rows
+
+
+@attrs.define
+class Setup:
+    service: LedgerSyncService[FakeInstance]
+    instance: FakeInstance
+    engine: sa.Engine
+    tables: LedgerTables
+    source: sa.Engine
+
+    def sync(self, **options: object) -> dict[str, object]:
+        return self.service.sync_accounts(self.instance, **options)  # type: ignore[arg-type]
+
+    def dump(self) -> list[tuple[object, ...]]:
+        return dump(self.engine, self.tables)
+
+    def changes_since(self, mark: int) -> list[dict[str, object]]:
+        return changes(self.engine, self.tables, mark)
+
+    def mark(self) -> int:
+        return last_change_id(self.engine, self.tables)
+
+
+def sqlite_ledger_in(directory: Path) -> Iterator[tuple[sa.Engine, LedgerTables]]:
+    """A SQLite-file ledger in ``directory``, disposed of afterwards (for a fixture)."""
+    engine = sa.create_engine(f"sqlite:///{directory / 'ledger.sqlite3'}")
+    tables = build_ledger_tables()
+    tables.create_all(engine)
+    yield engine, tables
+    engine.dispose()
+
+
+def ledger_setup(
+    ledger: tuple[sa.Engine, LedgerTables], url: str, db_type: str, collector: object
+) -> Setup:
+    engine, tables = ledger
+    source = sa.create_engine(url)
+    service: LedgerSyncService[FakeInstance] = LedgerSyncService(
+        ledger=engine,
+        connect=lambda instance: source,
+        tables=tables,
+        collectors=CollectorRegistry({db_type: collector}),  # type: ignore[dict-item]
+    )
+    return Setup(service, FakeInstance(id=1, name="db-1", db_type=db_type), engine, tables, source)
 
 
 def file_digest(path: Path) -> str:

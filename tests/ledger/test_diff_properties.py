@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,10 +25,18 @@ privileges = st.builds(
     Privilege,
     st.sampled_from(list(PrivilegeScope)),
     st.lists(names, max_size=3).map(tuple),
-    st.sampled_from(["SELECT", "INSERT", "USAGE", "EXECUTE"]),
+    # OWNER makes the explicit grants on the same object implied (not revoked) in a diff.
+    st.sampled_from(["SELECT", "INSERT", "USAGE", "EXECUTE", "OWNER"]),
     st.booleans(),
 )
-memberships = st.builds(Membership, st.sampled_from(["r1", "r2", "r3@"]), st.booleans())
+memberships = st.builds(
+    Membership,
+    st.sampled_from(["r1", "r2", "r3@"]),
+    st.booleans(),
+    grantor=st.none() | st.sampled_from(["g1", "g2"]),
+    inherit_option=st.none() | st.booleans(),
+    set_option=st.none() | st.booleans(),
+)
 attribute_values = st.one_of(
     st.none(),
     st.booleans(),
@@ -58,6 +67,7 @@ def snapshots(key: str) -> st.SearchStrategy[AccountSnapshot]:
         attributes=attributes,
         memberships=st.frozensets(memberships, max_size=3),
         privileges=st.frozensets(privileges, max_size=4),
+        revoked_defaults=st.frozensets(privileges, max_size=2),
     )
 
 
@@ -133,3 +143,32 @@ def test_the_change_logs_diff_json_is_the_diffs_own(
 def test_attribute_items_are_the_mappings_own(snapshot: AccountSnapshot) -> None:
     attributes = snapshot.attributes
     assert list(attributes.items()) == [(name, attributes[name]) for name in attributes]
+
+
+def test_a_new_ownership_implies_the_grants_on_the_object_and_its_columns() -> None:
+    table, other = ("db", "s", "t"), ("db", "s", "u")
+    explicit = {
+        Privilege("table", table, "SELECT"),
+        Privilege("column", (*table, "c"), "UPDATE"),
+        Privilege("table", other, "SELECT"),
+    }
+    before = AccountSnapshot(key="a", username="a", privileges=explicit)
+    after = AccountSnapshot(key="a", username="a", privileges={Privilege("table", table, "OWNER")})
+    diff = diff_snapshots(before, after)
+    assert diff.granted == {Privilege("table", table, "OWNER")}
+    assert diff.implied_by_ownership == explicit - {Privilege("table", other, "SELECT")}
+    assert diff.revoked == {Privilege("table", other, "SELECT")}
+    assert apply_diff(before, diff, "a") == after
+    # Giving the object away implies nothing: the ownership itself is revoked.
+    back = diff_snapshots(after, before)
+    assert back.revoked == {Privilege("table", table, "OWNER")}
+    assert not back.implied_by_ownership
+    assert "implied_by_ownership" in diff.to_json() and "implied_by_ownership" not in back.to_json()
+
+
+@settings(max_examples=100)
+@given(snapshots("k"))
+def test_json_and_text_built_together_are_the_snapshots_own(snapshot: AccountSnapshot) -> None:
+    fresh = attrs.evolve(snapshot)  # no cached text yet
+    assert fresh.to_json_and_text() == snapshot.to_json()
+    assert (fresh.canonical_json, fresh.digest) == (snapshot.canonical_json, snapshot.digest)

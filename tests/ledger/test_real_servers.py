@@ -6,67 +6,25 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import attrs
 import pytest
 import sqlalchemy as sa
 
 from accounts_sync.collectors import (
-    CollectorRegistry,
     Membership,
     MySQLCollector,
     PostgresCollector,
     Privilege,
 )
 from accounts_sync.ledger import LedgerSyncService, LedgerTables, build_ledger_tables
-from accounts_sync.testing import FakeInstance
 from tests.collectors._servers import MyAdmin, PgAdmin, my_ident, my_string, pg_ident
-from tests.ledger._support import changes, dump, last_change_id
+from tests.ledger._support import Setup, ledger_setup, sqlite_ledger_in
 
 pytestmark = pytest.mark.services
 
 
-@attrs.define
-class Setup:
-    service: LedgerSyncService[FakeInstance]
-    instance: FakeInstance
-    engine: sa.Engine
-    tables: LedgerTables
-    source: sa.Engine
-
-    def sync(self, **options: object) -> dict[str, object]:
-        return self.service.sync_accounts(self.instance, **options)  # type: ignore[arg-type]
-
-    def dump(self) -> list[tuple[object, ...]]:
-        return dump(self.engine, self.tables)
-
-    def changes_since(self, mark: int) -> list[dict[str, object]]:
-        return changes(self.engine, self.tables, mark)
-
-    def mark(self) -> int:
-        return last_change_id(self.engine, self.tables)
-
-
 @pytest.fixture
 def sqlite_ledger(tmp_path: Path) -> Iterator[tuple[sa.Engine, LedgerTables]]:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
-    tables = build_ledger_tables()
-    tables.create_all(engine)
-    yield engine, tables
-    engine.dispose()
-
-
-def _setup(
-    ledger: tuple[sa.Engine, LedgerTables], url: str, db_type: str, collector: object
-) -> Setup:
-    engine, tables = ledger
-    source = sa.create_engine(url)
-    service: LedgerSyncService[FakeInstance] = LedgerSyncService(
-        ledger=engine,
-        connect=lambda instance: source,
-        tables=tables,
-        collectors=CollectorRegistry({db_type: collector}),  # type: ignore[dict-item]
-    )
-    return Setup(service, FakeInstance(id=1, name="db-1", db_type=db_type), engine, tables, source)
+    yield from sqlite_ledger_in(tmp_path)
 
 
 @pytest.fixture
@@ -81,7 +39,7 @@ def pg_setup(pg_admin: PgAdmin, sqlite_ledger: tuple[sa.Engine, LedgerTables]) -
         f"GRANT {pg_ident(r('_group'))} TO {pg_ident(r('_writer'))}",
     )
     collector = PostgresCollector(include=lambda name: name.startswith(pg_admin.tag))
-    setup = _setup(sqlite_ledger, pg_admin.url, "postgresql", collector)
+    setup = ledger_setup(sqlite_ledger, pg_admin.url, "postgresql", collector)
     yield setup
     setup.source.dispose()
 
@@ -137,7 +95,7 @@ def test_postgres_ledger_lifecycle(pg_admin: PgAdmin, pg_setup: Setup) -> None:
     (row,) = pg_setup.changes_since(mark)
     assert (row["account_key"], row["change_type"]) == (writer, "reactivated")
     assert row["diff"]["changed"] == {"attributes.create_db": {"before": False, "after": True}}
-    assert row["diff"]["memberships_revoked"] == [Membership(group).to_json()]
+    assert row["diff"]["memberships_revoked"] == [Membership(group, grantor="postgres").to_json()]
 
     # Dropping two of three is refused, leaves the ledger as it was, and force overrides.
     pg_admin.run(
@@ -210,7 +168,7 @@ def test_postgres_as_the_ledger_backend(pg_admin: PgAdmin) -> None:
     tables = build_ledger_tables(prefix=f"{pg_admin.tag}_")
     tables.create_all(ledger)
     collector = PostgresCollector(include=lambda name: name.startswith(pg_admin.tag))
-    setup = _setup((ledger, tables), pg_admin.url, "postgresql", collector)
+    setup = ledger_setup((ledger, tables), pg_admin.url, "postgresql", collector)
     try:
         assert setup.sync()["added_count"] == 1
         before = setup.dump()
@@ -232,7 +190,7 @@ def my_setup(my_admin: MyAdmin, sqlite_ledger: tuple[sa.Engine, LedgerTables]) -
         f"GRANT SELECT ON {db}.* TO {my_admin.account(t + '_reader')}",
     )
     collector = MySQLCollector(include=lambda name: name.startswith(t))
-    setup = _setup(sqlite_ledger, my_admin.url, "mysql", collector)
+    setup = ledger_setup(sqlite_ledger, my_admin.url, "mysql", collector)
     yield setup
     setup.source.dispose()
 
@@ -304,7 +262,7 @@ def test_mariadb_as_the_ledger_backend(my_admin: MyAdmin) -> None:
     tables = build_ledger_tables()
     tables.create_all(ledger)
     collector = MySQLCollector(include=lambda name: name.startswith(my_admin.tag))
-    setup = _setup((ledger, tables), my_admin.url, "mariadb", collector)
+    setup = ledger_setup((ledger, tables), my_admin.url, "mariadb", collector)
     try:
         assert setup.sync()["added_count"] == 1
         before = setup.dump()

@@ -87,6 +87,23 @@ def test_the_wheel_holds_the_license_and_the_typing_marker(wheel: Path) -> None:
     assert "accounts_sync/py.typed" in names
 
 
+def test_the_wheel_holds_the_session_centres_templates_and_static_files(wheel: Path) -> None:
+    package = ROOT / "src"
+    folders = [
+        package / "accounts_sync" / "contrib" / "django" / kind for kind in ("templates", "static")
+    ]
+    shipped = {
+        path.relative_to(package).as_posix()
+        for folder in folders
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+    assert "accounts_sync/contrib/django/static/accounts_sync/centre/centre.js" in shipped
+    assert "accounts_sync/contrib/django/templates/accounts_sync/centre/session.html" in shipped
+    with zipfile.ZipFile(wheel) as archive:
+        assert shipped <= set(archive.namelist())
+
+
 def test_installed_without_extras_it_imports_and_runs(venv_bin: Path, tmp_path: Path) -> None:
     code = "import accounts_sync, importlib.util as u; print(u.find_spec('flask') is None)"
     # No extra was installed: the import must not need one.

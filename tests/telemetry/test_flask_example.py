@@ -10,7 +10,7 @@ import pytest
 
 from accounts_sync.contrib.otel import OpenTelemetryRecorder
 from accounts_sync.telemetry import SINGLE_SPAN, get_recorder, set_recorder
-from tests.flask.test_example_app import TOKEN, _load_example
+from tests.flask.test_example_app import TOKEN, example_app
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,14 +39,7 @@ def _spans(printed: str) -> list[dict[str, object]]:
 def test_the_flask_example_prints_its_spans_with_one_setting(
     console: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = _load_example()
-    app = example.create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite3'}",
-            "ACCOUNTS_SYNC_TOKEN": "smoke-token",
-            "SYNC_LATENCY": 0.0,
-        }
-    )
+    example, app = example_app(tmp_path, SYNC_LATENCY=0.0)
     assert isinstance(get_recorder(), OpenTelemetryRecorder)
 
     response = app.test_client().post("/api/v1/instances/1/actions/sync-accounts", headers=TOKEN)

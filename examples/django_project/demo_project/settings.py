@@ -86,6 +86,8 @@ LOGIN_URL = "admin:login"
 
 # The toy sync service sleeps this many seconds (min, max) per instance.
 DEMO_SYNC_LATENCY = (0.2, 0.8)
+# ... and this many for the instances named ``*slow*``.
+DEMO_SLOW_LATENCY = (3.0, 4.0)
 
 # Every record of the library's loggers carries ``action`` and ``context``.
 LOGGING = {

@@ -1,6 +1,7 @@
 """A toy ``SupportsAccountSync``: pretends to read a server's accounts, with some latency.
 
-Instances whose name contains ``broken`` fail, to show how a failure is isolated and reported.
+Instances whose name contains ``broken`` fail, to show how a failure is isolated and reported;
+those whose name contains ``slow`` take ``settings.DEMO_SLOW_LATENCY``, long enough to cancel.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from django.conf import settings
 
 
 class ToySyncService:
-    """Sleeps ``settings.DEMO_SYNC_LATENCY`` seconds, then returns made-up counts."""
+    """Sleeps ``settings.DEMO_SYNC_LATENCY`` seconds (``DEMO_SLOW_LATENCY`` for ``*slow*``
+    instances), then returns made-up counts."""
 
     def sync_accounts(
         self,
@@ -22,7 +24,8 @@ class ToySyncService:
         session_id: str | None = None,
         created_by: int | None = None,
     ) -> dict[str, Any]:
-        low, high = settings.DEMO_SYNC_LATENCY
+        slow = "slow" in instance.name
+        low, high = settings.DEMO_SLOW_LATENCY if slow else settings.DEMO_SYNC_LATENCY
         time.sleep(random.uniform(low, high))
         if "broken" in instance.name:
             return {"success": False, "message": f"cannot connect to {instance.host}"}

@@ -91,6 +91,8 @@ class LedgerCliTexts:
     locked: str = "locked"
     member_of: str = "member of {roles}"
     admin: str = " (admin)"
+    builtin_default: str = " (built-in default)"
+    implied_by_ownership: str = " (implied by ownership)"
     field_change: str = "{name}: {before} -> {after}"
     no_difference: str = "no difference"
 
@@ -146,6 +148,8 @@ class LedgerCliTexts:
             locked="已锁定",
             member_of="属于 {roles}",
             admin=" (管理)",
+            builtin_default=" (内置默认权限)",
+            implied_by_ownership=" (属主已隐含)",
             field_change="{name}: {before} -> {after}",
             no_difference="没有差异",
         )

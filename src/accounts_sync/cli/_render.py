@@ -373,6 +373,14 @@ def diff_summary(
     parts = _privileges("+", diff.get("granted") or [], texts) + _privileges(
         "-", diff.get("revoked") or [], texts
     )
+    # Present only when not empty: revoked or restored built-in defaults, and explicit grants
+    # that a new ownership makes implicit (``=``: held still).
+    for sign, key, note in (
+        ("-", "defaults_revoked", texts.builtin_default),
+        ("+", "defaults_restored", texts.builtin_default),
+        ("=", "implied_by_ownership", texts.implied_by_ownership),
+    ):
+        parts += [line + note for line in _privileges(sign, diff.get(key) or [], texts)]
     for sign, key in (("+", "memberships_granted"), ("-", "memberships_revoked")):
         parts += [
             sign

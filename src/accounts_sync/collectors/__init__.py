@@ -21,6 +21,7 @@ from ._mysql import MySQLCollector, MySQLServer, parse_server_version
 from ._postgres import PostgresCollector
 from ._registry import CollectorRegistry, default_registry
 from ._snapshot import (
+    OWNER,
     PUBLIC_KEY,
     AccountKind,
     AccountSnapshot,
@@ -36,6 +37,7 @@ from ._snapshot import (
 )
 
 __all__ = [
+    "OWNER",
     "PUBLIC_KEY",
     "AccountKind",
     "AccountSnapshot",

@@ -26,18 +26,19 @@ from ._mysql_server import (
     _MARIADB_BITS,
     _OPTIONAL_USER_COLUMNS,
     _PRIV_COLUMN,
-    _SSL_TYPES,
+    _TLS_DETAILS,
     MySQLServer,
     _account,
     _flag,
     _key,
     _level,
-    _number,
     _set_items,
     _set_privilege,
     _text,
     _yes_columns,
+    auth_methods,
     parse_server_version,
+    ssl_type_name,
 )
 from ._snapshot import AccountSnapshot, Membership, Privilege, ServerSnapshot
 
@@ -48,8 +49,8 @@ __all__ = ["MySQLCollector", "MySQLServer", "parse_server_version"]
 class MySQLCollector:
     """Collects the accounts of a MySQL 5.7/8.0 or MariaDB 10.3+ server.
 
-    Runs a fixed number of statements per server, whatever the number of accounts: 9 on
-    MariaDB, 11 on MySQL 8, 8 on MySQL 5.7 (one fewer inside the caller's transaction, where
+    Runs a fixed number of statements per server, whatever the number of accounts: 10 on
+    MariaDB, 12 on MySQL 8, 9 on MySQL 5.7 (one fewer inside the caller's transaction, where
     it cannot open its own read-only one). ``include`` filters accounts by user name.
     ``statement_timeout`` is in seconds. ``catalogue`` forces ``"global_priv"`` or ``"user"``
     instead of choosing from the version (to exercise the older layout).
@@ -85,13 +86,17 @@ class _Reader:
 
     def _select(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         timeout = self.options.statement_timeout
+        # An empty sql_mode for the statement only: PAD_CHAR_TO_FULL_LENGTH would pad every
+        # CHAR name of the catalogue with spaces, ANSI_QUOTES and others change the SQL.
         if self.server.mariadb:
-            sql = "SET STATEMENT max_statement_time = :_timeout FOR " + sql
+            sql = "SET STATEMENT max_statement_time = :_timeout, sql_mode = '' FOR " + sql
             params["_timeout"] = float(timeout)
         elif self.server.numbers >= (5, 7, 8):
             # An optimizer hint takes a literal only; the value is our own validated number.
-            hint = f"SELECT /*+ MAX_EXECUTION_TIME({max(1, round(timeout * 1000))}) */ "
-            sql = hint + sql[len("SELECT ") :]
+            hints = f"MAX_EXECUTION_TIME({max(1, round(timeout * 1000))})"
+            if self.server.numbers >= (8, 0, 3):
+                hints += " SET_VAR(sql_mode = '')"
+            sql = f"SELECT /*+ {hints} */ " + sql[len("SELECT ") :]
         statement = sa.text(sql)
         expanding = [name for name, value in params.items() if isinstance(value, list)]
         if expanding:
@@ -111,6 +116,7 @@ class _Reader:
         self._db_privileges(columns["db"], privileges)
         self._table_and_column_privileges(privileges)
         self._routine_privileges(privileges)
+        self._proxy_privileges(privileges)
         memberships, default_roles = self._roles()
         snapshots = []
         for key, account in accounts.items():
@@ -148,6 +154,7 @@ class _Reader:
             "tables_priv",
             "columns_priv",
             "procs_priv",
+            "proxies_priv",
         ]
         if self.server.roles_table:
             tables.append(self.server.roles_table)
@@ -181,25 +188,36 @@ class _Reader:
         return self._accounts_from_user_table(columns["user"])
 
     def _accounts_from_global_priv(self) -> dict[str, dict[str, Any]]:
-        # Only named JSON members are read: ``Priv`` also holds the authentication string.
+        # Only named JSON members are read: ``Priv`` also holds the authentication strings,
+        # which are only ever compared with '' on the server.
+        details = ", ".join(
+            f"JSON_VALUE(g.Priv, '$.{name}')"
+            for name in ("ssl_type", *_TLS_DETAILS, "max_statement_time", *_LIMITS)
+        )
         rows = self._select(
             "SELECT g.User, g.Host, "
             "CAST(COALESCE(JSON_VALUE(g.Priv, '$.access'), '0') AS UNSIGNED), "
             "JSON_VALUE(g.Priv, '$.is_role'), JSON_VALUE(g.Priv, '$.account_locked'), "
             "JSON_VALUE(g.Priv, '$.password_last_changed'), "
             "JSON_VALUE(g.Priv, '$.password_lifetime'), JSON_VALUE(g.Priv, '$.plugin'), "
-            "JSON_VALUE(g.Priv, '$.default_role'), JSON_VALUE(g.Priv, '$.ssl_type'), "
-            "JSON_VALUE(g.Priv, '$.max_questions'), JSON_VALUE(g.Priv, '$.max_updates'), "
-            "JSON_VALUE(g.Priv, '$.max_connections'), "
-            "JSON_VALUE(g.Priv, '$.max_user_connections') "
-            "FROM mysql.global_priv AS g"
+            "JSON_VALUE(g.Priv, '$.default_role'), "
+            "COALESCE(JSON_VALUE(g.Priv, '$.authentication_string'), '') = '', "
+            f"{self._auth_or()}, {details} FROM mysql.global_priv AS g"
         )
         accounts: dict[str, dict[str, Any]] = {}
         for row in rows:
             user, host, access, is_role, locked, changed, lifetime, plugin, default_role = row[:9]
-            ssl_type, *limits = row[9:]
+            empty, methods = row[9:11]
+            settings = dict(
+                zip(
+                    ("ssl_type", *_TLS_DETAILS, "max_statement_time", *_LIMITS),
+                    row[11:],
+                    strict=True,
+                )
+            )
+            settings["ssl_type"] = ssl_type_name(settings["ssl_type"])
+            settings["password_lifetime"] = lifetime
             mask = int(access or 0)
-            ssl_index = _number(ssl_type) or 0
             accounts[_key(user, host)] = _account(
                 user,
                 host,
@@ -211,15 +229,29 @@ class _Reader:
                     [name for bit, name in self._bits() if mask >> bit & 1],
                     bool(mask >> _GRANT_BIT & 1),
                 ),
-                plugin=plugin,
+                methods=auth_methods(methods, plugin, bool(empty)),
                 # MariaDB marks an expired password with a zero change time.
                 password_expired=_text(changed) == "0",
-                password_lifetime=lifetime,
-                ssl_type=_SSL_TYPES[ssl_index] if ssl_index < len(_SSL_TYPES) else "",
-                limits=dict(zip(_LIMITS, limits, strict=True)),
+                password_changed=changed,
+                settings=settings,
                 default_role=default_role,
             )
         return accounts
+
+    def _auth_or(self) -> str:
+        """``plugin:empty,…`` for ``IDENTIFIED VIA a OR b`` (``{}`` stands for the top-level
+        method), or NULL."""
+        if not self.server.has_json_table:
+            return "NULL"
+        return (
+            "(SELECT GROUP_CONCAT(CONCAT(COALESCE(j.plugin, JSON_VALUE(g.Priv, '$.plugin')), "
+            "':', COALESCE(IF(j.plugin IS NULL, "
+            "JSON_VALUE(g.Priv, '$.authentication_string'), j.auth), '') = '') "
+            "ORDER BY j.n SEPARATOR ',') "
+            "FROM JSON_TABLE(g.Priv, '$.auth_or[*]' COLUMNS (n FOR ORDINALITY, "
+            "plugin VARCHAR(64) PATH '$.plugin', auth TEXT PATH '$.authentication_string')) "
+            "AS j)"
+        )
 
     def _bits(self) -> list[tuple[int, str]]:
         """The privilege bits this server version defines, with their names."""
@@ -241,11 +273,17 @@ class _Reader:
         has_password = (
             ", (authentication_string <> '')" if "authentication_string" in available else ""
         )
-        rows = self._select(f"SELECT {quoted}{has_password} FROM mysql.user")
+        # Epoch seconds: the TIMESTAMP column would read in the session's time zone.
+        changed = (
+            ", UNIX_TIMESTAMP(`password_last_changed`)"
+            if "password_last_changed" in available
+            else ", NULL"
+        )
+        rows = self._select(f"SELECT {quoted}{changed}{has_password} FROM mysql.user")
         accounts: dict[str, dict[str, Any]] = {}
         for row in rows:
             values = dict(zip(selected, row[: len(selected)], strict=True))
-            password_set = bool(row[len(selected)]) if has_password else True
+            password_set = bool(row[len(selected) + 1]) if has_password else True
             locked = _flag(values.get("account_locked"))
             if "is_role" in values:
                 is_role = _flag(values["is_role"])
@@ -263,11 +301,10 @@ class _Reader:
                     _yes_columns(privilege_columns, values, self.server),
                     _flag(values.get("Grant_priv")),
                 ),
-                plugin=values.get("plugin"),
+                methods=auth_methods(None, values.get("plugin"), not password_set),
                 password_expired=_flag(values.get("password_expired")),
-                password_lifetime=values.get("password_lifetime"),
-                ssl_type=_text(values.get("ssl_type")),
-                limits=values,
+                password_changed=row[len(selected)],
+                settings=values,
                 default_role=values.get("default_role"),
             )
         return accounts
@@ -332,6 +369,16 @@ class _Reader:
             names = [_set_privilege(item) for item in items if item != "Grant"]
             target = (_text(database), _text(routine_type).upper(), _text(routine))
             privileges[_key(user, host)].extend(_level("routine", target, names, "Grant" in items))
+
+    def _proxy_privileges(self, privileges: dict[str, list[Privilege]]) -> None:
+        rows = self._select(
+            "SELECT Host, User, Proxied_host, Proxied_user, With_grant FROM mysql.proxies_priv"
+        )
+        for host, user, proxied_host, proxied_user, grantable in rows:
+            target = (_key(proxied_user, proxied_host),)
+            privileges[_key(user, host)].append(
+                Privilege("proxy", target, "PROXY", _flag(grantable))
+            )
 
     # -- roles -----------------------------------------------------------------------------
 

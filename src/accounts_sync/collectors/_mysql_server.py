@@ -3,6 +3,8 @@ pure conversions from catalogue rows to accounts and privileges."""
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -19,6 +21,7 @@ _CATALOGUE_TABLES = (
     "tables_priv",
     "columns_priv",
     "procs_priv",
+    "proxies_priv",
     "roles_mapping",
     "role_edges",
     "default_roles",
@@ -37,8 +40,24 @@ _OPTIONAL_USER_COLUMNS = (
     "max_updates",
     "max_connections",
     "max_user_connections",
+    "ssl_cipher",
+    "x509_issuer",
+    "x509_subject",
+    "max_statement_time",
 )
 _LIMITS = ("max_questions", "max_updates", "max_connections", "max_user_connections")
+_TLS_DETAILS = ("ssl_cipher", "x509_issuer", "x509_subject")
+# Plugins that check a password: with an empty authentication string, no password is needed.
+_PASSWORD_PLUGINS = frozenset(
+    {
+        "mysql_native_password",
+        "mysql_old_password",
+        "ed25519",
+        "parsec",
+        "caching_sha2_password",
+        "sha256_password",
+    }
+)
 # Column names whose privilege is not simply the name without ``_priv`` in upper case.
 _COLUMN_NAMES = {
     "Create_tmp_table_priv": "CREATE TEMPORARY TABLES",
@@ -131,6 +150,11 @@ class MySQLServer:
         return not self.mariadb and self.numbers >= (8, 0, 0)
 
     @property
+    def has_json_table(self) -> bool:
+        """MariaDB 10.6 added JSON_TABLE, which lists every ``IDENTIFIED VIA … OR …`` method."""
+        return self.mariadb and self.numbers >= (10, 6, 0)
+
+    @property
     def binlog_monitor(self) -> bool:
         """MariaDB 10.5.2 renamed REPLICATION CLIENT to BINLOG MONITOR (same bit)."""
         return self.mariadb and self.numbers >= (10, 5, 2)
@@ -185,6 +209,41 @@ def _number(value: object) -> int | None:
     return int(text) if text else None
 
 
+def _timestamp(value: object) -> str | None:
+    """Epoch seconds as ISO 8601 UTC; zero or nothing is ``None``."""
+    seconds = _number(_text(value).split(".")[0])
+    if not seconds:
+        return None
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
+
+
+def _seconds(value: object) -> str | None:
+    """A ``max_statement_time`` as the server's six-decimal text; zero (no limit) is ``None``."""
+    text = _text(value)
+    if not text or decimal.Decimal(text) == 0:
+        return None
+    return f"{decimal.Decimal(text):.6f}"
+
+
+def _lifetime(value: object) -> int | None:
+    """``password_lifetime`` in days, 0 for never; absent and -1 both mean the server default,
+    which is ``None``."""
+    days = _number(value)
+    return None if days is None or days < 0 else days
+
+
+def auth_methods(text: object, plugin: object, empty: bool) -> tuple[tuple[str, ...], bool]:
+    """The methods of an account, in order, and whether one is a password that is empty.
+
+    ``text`` is ``plugin:empty,plugin:empty…`` (MariaDB's ``auth_or``), or nothing when the
+    account has the one ``plugin``, whose authentication string is ``empty`` or not.
+    """
+    pairs = [item.rpartition(":") for item in _text(text).split(",") if item]
+    methods = [(name, flag == "1") for name, _, flag in pairs] or [(_text(plugin), empty)]
+    names = tuple(name for name, _ in methods if name)
+    return names, any(blank and name in _PASSWORD_PLUGINS for name, blank in methods)
+
+
 def _account(
     user: object,
     host: object,
@@ -192,22 +251,31 @@ def _account(
     is_role: bool,
     locked: bool,
     global_privileges: list[Privilege],
-    plugin: object,
+    methods: tuple[tuple[str, ...], bool],
     password_expired: bool,
-    password_lifetime: object,
-    ssl_type: str,
-    limits: Mapping[str, object],
+    password_changed: object,
+    settings: Mapping[str, object],
     default_role: object,
 ) -> dict[str, Any]:
-    """One account's fields, the same whichever catalogue layout they came from."""
+    """One account's fields, the same whichever catalogue layout they came from.
+
+    ``settings`` holds the ``mysql.user`` columns of the same names (limits, TLS, lifetime).
+    """
+    names, empty = methods
     attributes: dict[str, Any] = {
-        "plugin": _text(plugin) or None,
+        "plugin": names[0] if names else None,
+        "auth_methods": names if len(names) > 1 else None,
+        "password_empty": None if is_role else empty,
         "password_expired": password_expired,
-        "password_lifetime": _number(password_lifetime),
-        "ssl_type": ssl_type or None,
+        "password_last_changed": _timestamp(password_changed),
+        "password_lifetime": _lifetime(settings.get("password_lifetime")),
+        "ssl_type": _text(settings.get("ssl_type")) or None,
+        "max_statement_time": _seconds(settings.get("max_statement_time")),
     }
+    for name in _TLS_DETAILS:
+        attributes[name] = _text(settings.get(name)) or None
     for name in _LIMITS:
-        attributes[name] = _number(limits.get(name)) or None  # 0 means unlimited
+        attributes[name] = _number(settings.get(name)) or None  # 0 means unlimited
     if _text(default_role):
         attributes["default_roles"] = (f"{_text(default_role)}@",)  # a MariaDB role's key
     return {
@@ -218,6 +286,12 @@ def _account(
         "attributes": attributes,
         "global": global_privileges,
     }
+
+
+def ssl_type_name(index: object) -> str:
+    """The name of ``mysql.global_priv``'s ``ssl_type`` number (``""`` for none)."""
+    number = _number(index) or 0
+    return _SSL_TYPES[number] if number < len(_SSL_TYPES) else ""
 
 
 def _set_items(value: object) -> list[str]:

@@ -19,6 +19,7 @@ import attrs
 from .._enums import StrEnum
 
 __all__ = [
+    "OWNER",
     "PUBLIC_KEY",
     "AccountKind",
     "AccountSnapshot",
@@ -54,6 +55,12 @@ class PrivilegeScope(StrEnum):
     TABLE = "table"
     COLUMN = "column"
     ROUTINE = "routine"
+    DEFAULT = "default"
+    PROXY = "proxy"
+
+
+OWNER = "OWNER"
+"""The privilege name of ownership: the owner holds every privilege on the object implicitly."""
 
 
 def canonical_json(value: Any) -> str:
@@ -88,8 +95,11 @@ class Privilege:
     ``object`` is a tuple of names from the outermost level: ``()`` for global,
     ``(database,)``, ``(database, schema)``, ``(database, schema, table)``, and a column adds
     its name. A PostgreSQL routine is ``(database, schema, "name(arg types)")``; a MySQL one
-    ``(database, "FUNCTION" | "PROCEDURE", name)``. Names are kept exactly as the server stores
-    them (never case-folded). ``grantable`` means held WITH GRANT OPTION.
+    ``(database, "FUNCTION" | "PROCEDURE", name)``. A PostgreSQL default privilege is
+    ``(database, schema or "", object type, creating role)``; a MySQL proxy grant
+    ``(proxied user@host,)``. Names are kept exactly as the server stores them (never
+    case-folded). ``grantable`` means held WITH GRANT OPTION; the privilege ``OWNER`` is
+    ownership.
     """
 
     scope: PrivilegeScope = attrs.field(converter=PrivilegeScope)
@@ -110,19 +120,58 @@ class Privilege:
         return cls(data["scope"], tuple(data["object"]), data["privilege"], bool(data["grantable"]))
 
 
-@attrs.frozen(order=True)
+@functools.total_ordering
+@attrs.frozen(order=False)
 class Membership:
-    """A direct membership in ``role`` (the role's account key), held WITH ADMIN OPTION or not."""
+    """A direct membership in ``role`` (the role's account key), held WITH ADMIN OPTION or not.
+
+    ``grantor`` (PostgreSQL: who granted it) and PostgreSQL 16's ``inherit_option`` and
+    ``set_option`` are ``None`` where the engine or version has no such thing; ``None`` values
+    are left out of the JSON.
+    """
 
     role: str
     admin_option: bool = False
+    grantor: str | None = None
+    inherit_option: bool | None = None
+    set_option: bool | None = None
+
+    def sort_key(self) -> tuple[str, bool, str, int, int]:
+        return (
+            self.role,
+            self.admin_option,
+            self.grantor or "",
+            _tristate(self.inherit_option),
+            _tristate(self.set_option),
+        )
+
+    def __lt__(self, other: object) -> bool:
+        # By the sort key: unset (None) options sort first instead of failing to compare.
+        if not isinstance(other, Membership):
+            return NotImplemented
+        return self.sort_key() < other.sort_key()
 
     def to_json(self) -> dict[str, Any]:
-        return {"role": self.role, "admin_option": self.admin_option}
+        data: dict[str, Any] = {"role": self.role, "admin_option": self.admin_option}
+        for name in ("grantor", "inherit_option", "set_option"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Membership:
-        return cls(data["role"], bool(data["admin_option"]))
+        return cls(
+            data["role"],
+            bool(data["admin_option"]),
+            data.get("grantor"),
+            data.get("inherit_option"),
+            data.get("set_option"),
+        )
+
+
+def _tristate(value: bool | None) -> int:
+    return -1 if value is None else int(value)
 
 
 AttributeValue = str | int | bool | tuple[str, ...]
@@ -217,8 +266,8 @@ def sorted_privileges(items: Iterable[Privilege]) -> list[Privilege]:
 
 
 def sorted_memberships(items: Iterable[Membership]) -> list[Membership]:
-    """Memberships in canonical order (role, admin option)."""
-    return sorted(items, key=lambda m: (m.role, m.admin_option))
+    """Memberships in canonical order (role, admin option, grantor, options)."""
+    return sorted(items, key=Membership.sort_key)
 
 
 @attrs.frozen(kw_only=True)
@@ -226,8 +275,10 @@ class AccountSnapshot:
     """Everything collected about one account, in a canonical, hashable form.
 
     ``key`` identifies the account on its server: the role name on PostgreSQL, ``user@host``
-    (host lower-cased) on MySQL/MariaDB. ``memberships`` are direct only. Digest and JSON text
-    are computed once and cached.
+    (host lower-cased) on MySQL/MariaDB. ``memberships`` are direct only. ``revoked_defaults``
+    are built-in default privileges revoked from the account (e.g. PUBLIC's EXECUTE on a
+    ``pg_catalog`` function): left out of the JSON when empty. Digest and JSON text are computed
+    once and cached.
     """
 
     key: str
@@ -240,10 +291,11 @@ class AccountSnapshot:
     attributes: Attributes = attrs.field(factory=Attributes, converter=_attributes)
     memberships: frozenset[Membership] = attrs.field(factory=frozenset, converter=_memberships)
     privileges: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
+    revoked_defaults: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON data (lists sorted, times as ISO 8601 UTC)."""
-        return {
+        data: dict[str, Any] = {
             "key": self.key,
             "username": self.username,
             "host": self.host,
@@ -255,6 +307,11 @@ class AccountSnapshot:
             "memberships": [m.to_json() for m in sorted_memberships(self.memberships)],
             "privileges": [p.to_json() for p in sorted_privileges(self.privileges)],
         }
+        if self.revoked_defaults:
+            data["revoked_defaults"] = [
+                p.to_json() for p in sorted_privileges(self.revoked_defaults)
+            ]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AccountSnapshot:
@@ -270,12 +327,21 @@ class AccountSnapshot:
             attributes=data.get("attributes") or {},
             memberships=(Membership.from_json(m) for m in data.get("memberships") or ()),
             privileges=(Privilege.from_json(p) for p in data.get("privileges") or ()),
+            revoked_defaults=(Privilege.from_json(p) for p in data.get("revoked_defaults") or ()),
         )
 
     @functools.cached_property
     def canonical_json(self) -> str:
         """``to_json()`` as canonical text: equal snapshots give equal bytes."""
         return canonical_json(self.to_json())
+
+    def to_json_and_text(self) -> dict[str, Any]:
+        """``to_json()``, with ``canonical_json`` (and so ``digest``) cached from the same data,
+        for a caller that needs both: the data is built once."""
+        data = self.to_json()
+        # Fills the cached property's slot as its first read would (the same text if it was).
+        object.__setattr__(self, "canonical_json", canonical_json(data))
+        return data
 
     @functools.cached_property
     def digest(self) -> str:
@@ -308,6 +374,7 @@ class ServerSnapshot:
 
     ``accounts`` are sorted by key (keys are unique). ``public_privileges`` holds what is granted
     to PUBLIC, apart from every role's own privileges; ``None`` when the engine has no PUBLIC.
+    ``public_revoked_defaults`` are the built-in defaults revoked from PUBLIC.
     ``complete`` is False when a collector could only gather part of the server: the ledger
     then refuses to apply it.
     """
@@ -319,6 +386,9 @@ class ServerSnapshot:
     )
     public_privileges: frozenset[Privilege] | None = attrs.field(
         default=None, converter=_optional_privileges
+    )
+    public_revoked_defaults: frozenset[Privilege] = attrs.field(
+        factory=frozenset, converter=_privileges
     )
     databases: tuple[str, ...] = attrs.field(default=(), converter=_names)
     complete: bool = True
@@ -341,10 +411,11 @@ class ServerSnapshot:
             username=PUBLIC_KEY,
             kind=AccountKind.PUBLIC,
             privileges=self.public_privileges,
+            revoked_defaults=self.public_revoked_defaults,
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "db_type": self.db_type,
             "server_version": self.server_version,
             "databases": list(self.databases),
@@ -356,6 +427,11 @@ class ServerSnapshot:
                 else [p.to_json() for p in sorted_privileges(self.public_privileges)]
             ),
         }
+        if self.public_revoked_defaults:
+            data["public_revoked_defaults"] = [
+                p.to_json() for p in sorted_privileges(self.public_revoked_defaults)
+            ]
+        return data
 
     @property
     def canonical_json(self) -> str:

@@ -41,6 +41,8 @@ try:
 except ImportError as error:  # pragma: no cover - exercised in a subprocess
     raise missing_extra(error, extra="flask", integration=__name__) from error
 
+from ._flask_centre import mount_centre
+
 __all__ = ["DEFAULT_URL_PREFIX", "ServiceSource", "SessionSource", "create_blueprint", "init_app"]
 
 DEFAULT_URL_PREFIX = "/api/v1"
@@ -63,8 +65,10 @@ def create_blueprint(
     background_service: AccountsSyncActionsService[Any] | None = None,
     url_prefix: str = DEFAULT_URL_PREFIX,
     name: str = "accounts_sync",
+    session_centre: bool = True,
 ) -> Blueprint:
-    """Build the blueprint of the HTTP contract (docs: Flask) under ``url_prefix``.
+    """Build the blueprint of the HTTP contract (docs: Flask) under ``url_prefix``, with the
+    session centre's pages at ``{url_prefix}/centre/`` unless ``session_centre=False``.
 
     ``authorize(request, action[, target])`` is mandatory (``TypeError`` without it): it returns
     the acting user's id or ``None``, or raises ``NotAuthenticated`` (401) / ``PermissionDenied``
@@ -100,6 +104,8 @@ def create_blueprint(
             view_func=_view(dispatch, route, transaction),
             methods=_ROUTED_METHODS,
         )
+    if session_centre:
+        mount_centre(blueprint, dispatch, transaction)
     return blueprint
 
 
@@ -112,6 +118,7 @@ def init_app(
     background_service: AccountsSyncActionsService[Any] | None = None,
     url_prefix: str = DEFAULT_URL_PREFIX,
     name: str = "accounts_sync",
+    session_centre: bool = True,
 ) -> Blueprint:
     """Build the blueprint with :func:`create_blueprint`, register it on ``app`` and return it.
 
@@ -124,6 +131,7 @@ def init_app(
         background_service=background_service,
         url_prefix=url_prefix,
         name=name,
+        session_centre=session_centre,
     )
     app.register_blueprint(blueprint)
     app.extensions.setdefault("accounts_sync", {})[name] = blueprint

@@ -15,6 +15,7 @@ import attrs
 
 from .._enums import StrEnum
 from ..collectors._snapshot import (
+    OWNER,
     AccountKind,
     AccountSnapshot,
     Membership,
@@ -100,7 +101,10 @@ class AccountDiff:
     """What changed in one account: privileges and memberships granted or revoked, and fields.
 
     A privilege whose grant option changed shows up as revoked (old form) and granted (new
-    form), which keeps the diff exactly invertible.
+    form), which keeps the diff exactly invertible. Explicit grants that a newly gained
+    ownership (privilege ``OWNER``) now implies are ``implied_by_ownership``, not revoked.
+    ``defaults_revoked`` and ``defaults_restored`` are built-in default privileges revoked
+    from the account, or given back. The three are left out of the JSON when empty.
     """
 
     granted: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
@@ -112,6 +116,11 @@ class AccountDiff:
         factory=frozenset, converter=_memberships
     )
     changed: tuple[FieldChange, ...] = attrs.field(default=(), converter=_field_changes)
+    implied_by_ownership: frozenset[Privilege] = attrs.field(
+        factory=frozenset, converter=_privileges
+    )
+    defaults_revoked: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
+    defaults_restored: frozenset[Privilege] = attrs.field(factory=frozenset, converter=_privileges)
 
     @property
     def is_empty(self) -> bool:
@@ -121,6 +130,9 @@ class AccountDiff:
             or self.memberships_granted
             or self.memberships_revoked
             or self.changed
+            or self.implied_by_ownership
+            or self.defaults_revoked
+            or self.defaults_restored
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -135,6 +147,21 @@ class AccountDiff:
                 m.to_json() for m in sorted_memberships(self.memberships_revoked)
             ],
             "changed": {change.field: change.to_json() for change in self.changed},
+            **self._labelled_json(),
+        }
+
+    def _labelled_json(self) -> dict[str, Any]:
+        if not (self.implied_by_ownership or self.defaults_revoked or self.defaults_restored):
+            return {}
+        labelled = {
+            "implied_by_ownership": self.implied_by_ownership,
+            "defaults_revoked": self.defaults_revoked,
+            "defaults_restored": self.defaults_restored,
+        }
+        return {
+            name: [p.to_json() for p in sorted_privileges(items)]
+            for name, items in labelled.items()
+            if items
         }
 
     @classmethod
@@ -156,7 +183,21 @@ class AccountDiff:
                 )
                 for name, values in (data.get("changed") or {}).items()
             ),
+            implied_by_ownership=_privilege_list(data, "implied_by_ownership"),
+            defaults_revoked=_privilege_list(data, "defaults_revoked"),
+            defaults_restored=_privilege_list(data, "defaults_restored"),
         )
+
+
+def _privilege_list(data: Mapping[str, Any], name: str) -> Iterable[Privilege]:
+    return (Privilege.from_json(p) for p in data.get(name) or ())
+
+
+def _implied(privilege: Privilege, owned: frozenset[tuple[str, tuple[str, ...]]]) -> bool:
+    """Whether ownership of an object in ``owned`` implies ``privilege`` (its columns too)."""
+    if (privilege.scope.value, privilege.object) in owned:
+        return True
+    return privilege.scope.value == "column" and ("table", privilege.object[:-1]) in owned
 
 
 def snapshot_fields(snapshot: AccountSnapshot | None) -> dict[str, FieldValue]:
@@ -191,12 +232,21 @@ def diff_snapshots(before: AccountSnapshot | None, after: AccountSnapshot | None
     new_privileges = after.privileges if after else frozenset()
     old_memberships = before.memberships if before else frozenset()
     new_memberships = after.memberships if after else frozenset()
+    old_defaults = before.revoked_defaults if before else frozenset()
+    new_defaults = after.revoked_defaults if after else frozenset()
+    granted = new_privileges - old_privileges
+    revoked = old_privileges - new_privileges
+    owned = frozenset((p.scope.value, p.object) for p in granted if p.privilege == OWNER)
+    implied = frozenset(p for p in revoked if owned and _implied(p, owned))
     return AccountDiff(
-        granted=new_privileges - old_privileges,
-        revoked=old_privileges - new_privileges,
+        granted=granted,
+        revoked=revoked - implied,
         memberships_granted=new_memberships - old_memberships,
         memberships_revoked=old_memberships - new_memberships,
         changed=changed,
+        implied_by_ownership=implied,
+        defaults_revoked=new_defaults - old_defaults,
+        defaults_restored=old_defaults - new_defaults,
     )
 
 
@@ -212,7 +262,11 @@ def apply_diff(
             fields[change.field] = change.after
     if not fields:
         return None
-    privileges = ((before.privileges if before else frozenset()) - diff.revoked) | diff.granted
+    old_privileges = before.privileges if before else frozenset()
+    privileges = (old_privileges - diff.revoked - diff.implied_by_ownership) | diff.granted
+    defaults = (
+        (before.revoked_defaults if before else frozenset()) - diff.defaults_restored
+    ) | diff.defaults_revoked
     memberships = (
         (before.memberships if before else frozenset()) - diff.memberships_revoked
     ) | diff.memberships_granted
@@ -232,6 +286,7 @@ def apply_diff(
         attributes=attributes,
         memberships=memberships,
         privileges=privileges,
+        revoked_defaults=defaults,
     )
 
 
@@ -250,13 +305,14 @@ class AccountChange:
         snapshot = self.after or self.before
         return snapshot.kind if snapshot is not None else AccountKind.USER
 
-    def diff_json(self) -> dict[str, Any]:
+    def diff_json(self, after_json: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """``diff.to_json()``. A new account's diff is its whole snapshot, so its lists are
-        the snapshot's JSON ones, already sorted, instead of being built and sorted again."""
+        the snapshot's JSON ones (``after_json`` when the caller has built it), already
+        sorted, instead of being built and sorted again."""
         if self.before is not None or self.after is None:
             return self.diff.to_json()
-        data = self.after.to_json()
-        return {
+        data = self.after.to_json() if after_json is None else after_json
+        diff = {
             "granted": data["privileges"],
             "revoked": [],
             "memberships_granted": data["memberships"],
@@ -266,6 +322,9 @@ class AccountChange:
                 for name, value in sorted(snapshot_fields(self.after).items())
             },
         }
+        if "revoked_defaults" in data:
+            diff["defaults_revoked"] = data["revoked_defaults"]
+        return diff
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,6 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.urls import URLPattern, path
 
 from ..._service import AccountsSyncActionsService
-from .._http_query import first_values
 from ..http import (
     ROUTES,
     Authorize,
@@ -31,6 +30,7 @@ from ..http import (
     Route,
     ServiceSource,
 )
+from ._centre import centre_urls, query_of
 
 __all__ = ["AccountsSyncViews", "ServiceSource", "accounts_sync_urls"]
 
@@ -75,11 +75,13 @@ class AccountsSyncViews:
         """The service for this request."""
         return self._dispatch.get_service()
 
-    def urls(self, prefix: str = "") -> list[URLPattern]:
-        """The URL patterns, under ``prefix`` (e.g. ``"api/"``)."""
+    def urls(self, prefix: str = "", *, session_centre: bool = True) -> list[URLPattern]:
+        """The URL patterns, under ``prefix`` (e.g. ``"api/"``), with the session centre's
+        pages at ``{prefix}centre/`` unless ``session_centre=False``."""
         base = prefix.strip("/")
         base = f"{base}/" if base else ""
-        return [
+        pages = centre_urls(base, self._dispatch, self._transaction) if session_centre else []
+        return pages + [
             path(
                 base + route.path.format(**_PATH_ARGS),
                 getattr(self, _VIEWS[route.endpoint]),
@@ -115,11 +117,13 @@ class AccountsSyncViews:
 
     def _serve(self, endpoint: str, request: HttpRequest, args: dict[str, object]) -> Any:
         # A wrong method is the dispatch's 405 envelope; HEAD is answered wherever GET is.
-        query = first_values(
-            (name, value) for name, values in request.GET.lists() for value in values
-        )
         answer = self._dispatch.handle(
-            _ROUTES[endpoint], request, args, self._transaction, method=request.method, query=query
+            _ROUTES[endpoint],
+            request,
+            args,
+            self._transaction,
+            method=request.method,
+            query=query_of(request),
         )
         return JsonResponse(
             answer.body,
@@ -171,10 +175,13 @@ def accounts_sync_urls(
     authorize: Authorize[HttpRequest] | None,
     prefix: str = "",
     using: str | None = None,
+    session_centre: bool = True,
 ) -> list[URLPattern]:
-    """URL patterns for the endpoints; include them in the host's URLconf.
+    """URL patterns for the endpoints and the session centre (``session_centre=False``: none
+    of its pages); include them in the host's URLconf.
 
     ``service`` is an ``AccountsSyncActionsService`` or a callable returning one. Without an
     ``authorize`` hook this raises ``TypeError``: no endpoint is ever open by default.
     """
-    return AccountsSyncViews(service, authorize=authorize, using=using).urls(prefix)
+    views = AccountsSyncViews(service, authorize=authorize, using=using)
+    return views.urls(prefix, session_centre=session_centre)

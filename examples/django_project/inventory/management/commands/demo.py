@@ -32,7 +32,7 @@ class Command(BaseCommand):
         ensure_demo_user()
         self.stdout.write(
             f"Log in as {DEMO_USER} / {DEMO_PASSWORD} at http://{addrport}/ "
-            "(the page starts full syncs and shows the session live)."
+            "(the session centre: start a full sync and watch it live)."
         )
         if not no_serve:
             call_command("runserver", addrport, use_reloader=False)

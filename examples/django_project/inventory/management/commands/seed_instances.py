@@ -13,12 +13,16 @@ _TYPES = ("mysql", "postgresql", "sqlserver", "oracle")
 
 
 class Command(BaseCommand):
-    help = "Create demo database instances: active ones, a disabled, a deleted and a broken one."
+    help = (
+        "Create demo database instances: active ones, a disabled and a deleted one, broken ones "
+        "(they fail) and a slow one."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--count", type=int, default=12, help="active healthy instances")
+        parser.add_argument("--broken", type=int, default=1, help="active instances that fail")
 
-    def handle(self, *args: Any, count: int, **options: Any) -> None:
+    def handle(self, *args: Any, count: int, broken: int = 1, **options: Any) -> None:
         rows: list[dict[str, Any]] = [
             {
                 "name": f"{_TYPES[i % len(_TYPES)]}-{i + 1:02d}",
@@ -31,9 +35,19 @@ class Command(BaseCommand):
         ]
         rows += [
             {
-                "name": "mysql-broken",
+                "name": "mysql-broken" if i == 1 else f"mysql-broken-{i:02d}",
                 "db_type": "mysql",
-                "host": "10.0.9.1",
+                "host": "10.0.9.1" if i == 1 else f"10.0.10.{i}",
+                "is_active": True,
+                "deleted_at": None,
+            }
+            for i in range(1, broken + 1)
+        ]
+        rows += [
+            {
+                "name": "postgresql-slow",
+                "db_type": "postgresql",
+                "host": "10.0.9.4",
                 "is_active": True,
                 "deleted_at": None,
             },
