@@ -36,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ok = figure.meets(value)
         suffix = f"  # target {figure.describe_target()} {'ok' if ok else 'MISSED'}"
-        print(f"{figure.name} {value:.4g}{suffix if args.targets else ''}", flush=True)
+        if args.quick and figure.quick_note:
+            suffix = f"  # quick: {figure.quick_note}" + (suffix if args.targets else "")
+        elif not args.targets:
+            suffix = ""
+        print(f"{figure.name} {value:.4g}{suffix}", flush=True)
         if not ok:
             missed.append(figure.name)
     if args.check and missed:

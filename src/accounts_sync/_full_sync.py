@@ -13,20 +13,19 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-import attrs
-
 from . import _lifecycle as rules
 from ._bookkeeping import Bookkeeping
 from ._bounds import fit_count, fit_name, fit_text, storable_details, storable_error
 from ._checks import at_least, seconds
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 from ._errors import ConflictError, ValidationError
+from ._group_commit import DEFAULT_COMMIT_WINDOW, GroupCommit, Journal
 from ._instrumentation import RunTelemetry, traced_run
 from ._jobs import fail_session, reap
 from ._messages import Messages
 from ._normalize import normalize_sync_result
 from ._observability import ActionLog
-from ._sessions import RecordOutcome, SyncSessionInfo
+from ._sessions import FullSyncSummary, RecordOutcome
 from ._worker_pool import WorkerPool
 from .ports import (
     InstanceRepository,
@@ -37,6 +36,7 @@ from .ports import (
 
 __all__ = [
     "DEFAULT_CANCEL_GRACE",
+    "DEFAULT_COMMIT_WINDOW",
     "DEFAULT_INSTANCE_TIMEOUT",
     "DEFAULT_STALE_AFTER",
     "STALL_MARGIN",
@@ -61,35 +61,6 @@ the task itself fails a hung call at ``instance_timeout``, so only a wedged task
 _DEFAULT_MESSAGES = Messages()
 _CANCEL_POLL = 5.0  # seconds between cancel checks while no slot frees up
 _FINAL_WRITE_ATTEMPTS = 3  # the pool hands a fresh connection to each retry
-_ENDED = rules.TERMINAL_SESSION_STATUSES
-
-
-@attrs.frozen(kw_only=True)
-class FullSyncSummary:
-    """What one call of the task did. ``claimed`` is False when it ran nothing (duplicate
-    delivery, a session already finished, or another full sync holding the lock)."""
-
-    session_id: str | None
-    status: SessionStatus | None
-    total_instances: int = 0
-    successful_instances: int = 0
-    failed_instances: int = 0
-    cancelled_instances: int = 0
-    claimed: bool = False
-
-    @classmethod
-    def of(cls, info: SyncSessionInfo | None, *, claimed: bool) -> FullSyncSummary:
-        if info is None:
-            return cls(session_id=None, status=None, claimed=claimed)
-        return cls(
-            session_id=info.session_id,
-            status=info.status,
-            total_instances=info.total_instances,
-            successful_instances=info.successful_instances,
-            failed_instances=info.failed_instances,
-            cancelled_instances=info.cancelled_instances,
-            claimed=claimed,
-        )
 
 
 class FullSyncTask(Generic[InstanceT]):
@@ -104,16 +75,18 @@ class FullSyncTask(Generic[InstanceT]):
     ``2 * max_workers``) of this task's abandoned threads are still running, each one is
     replaced; past that the run goes on with one slot fewer, and once no slot is left the
     instances not started yet fail with ``Messages.no_worker_left``. So this task never has
-    more than ``max_workers + max_abandoned_threads`` threads. Bound your sync service's own
-    I/O with timeouts too.
+    more than ``max_workers + max_abandoned_threads`` worker threads (and one dispatching
+    thread). Bound your sync service's own I/O with timeouts too.
 
     A cancel request is seen within ``min(heartbeat_interval, 5)`` seconds: nothing more is
     started (those records end ``cancelled``), in-flight calls get ``cancel_grace`` seconds
     (default 30), then the ones still running fail with ``Messages.cancel_grace_expired``, their
     threads are abandoned and the session ends ``cancelled``.
 
-    Every store write happens on the calling thread, in batches, so bookkeeping stays O(1) per
-    instance.
+    Every store call happens on the calling thread: one group commit of starts and outcomes per
+    ``commit_window`` seconds (0.01; 0: at once) while a dispatching thread feeds the workers, so
+    no worker waits for a commit. Instances handed out in the window in which a cancel is seen
+    still run; their records end ``cancelled``.
     """
 
     def __init__(
@@ -129,11 +102,13 @@ class FullSyncTask(Generic[InstanceT]):
         stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
         cancel_grace: float = DEFAULT_CANCEL_GRACE,
         max_abandoned_threads: int | None = None,
+        commit_window: float = DEFAULT_COMMIT_WINDOW,
     ) -> None:
         at_least("max_workers", max_workers, 1)
         seconds("instance_timeout", instance_timeout, optional=True)
         seconds("heartbeat_interval", heartbeat_interval)
         seconds("cancel_grace", cancel_grace, zero=True)
+        seconds("commit_window", commit_window, zero=True)
         if max_abandoned_threads is None:
             max_abandoned_threads = 2 * max_workers
         at_least("max_abandoned_threads", max_abandoned_threads, 0)
@@ -149,6 +124,7 @@ class FullSyncTask(Generic[InstanceT]):
         self.stale_after = stale_after
         self.cancel_grace = cancel_grace
         self.max_abandoned_threads = max_abandoned_threads
+        self.commit_window = commit_window
         self.abandoned_threads = 0
         """This task's abandoned threads still running (shared by its runs)."""
         self._abandoned_lock = threading.Lock()
@@ -273,7 +249,8 @@ class FullSyncTask(Generic[InstanceT]):
 
 
 class _Run(Generic[InstanceT]):
-    """One execution: a coordinator loop (this thread) feeding a pool of worker threads."""
+    """One execution: this thread commits (``GroupCommit``) while a dispatching thread, which
+    never touches a store, feeds a pool of worker threads."""
 
     def __init__(
         self,
@@ -299,8 +276,6 @@ class _Run(Generic[InstanceT]):
         self._tokens = itertools.count()
         self._slots = task.max_workers  # fewer once stuck threads can no longer be replaced
         self._cancel_at: float | None = None  # when the cancel grace ends
-        self._poll_every = min(task.heartbeat_interval, _CANCEL_POLL)
-        self._next_poll = time.monotonic() + self._poll_every
 
     def final_status(self) -> SessionStatus:
         current = self.task.sessions.get_session(self.session_id)
@@ -310,75 +285,91 @@ class _Run(Generic[InstanceT]):
         )
 
     def execute(self, instances: Sequence[InstanceT]) -> None:
-        pending: deque[InstanceT] = deque(instances)
-        in_flight: dict[int, tuple[InstanceT, float]] = {}
-        writes = Bookkeeping(
-            sessions=self.task.sessions,
-            instances=self.task.instances,
+        task = self.task
+        books = Bookkeeping(
+            sessions=task.sessions,
+            instances=task.instances,
             session_id=self.session_id,
-            heartbeat_interval=self.task.heartbeat_interval,
+            heartbeat_interval=task.heartbeat_interval,
+            poll_every=min(task.heartbeat_interval, _CANCEL_POLL),
             on_outcomes=self._telemetry.counter(instances),
         )
+        journal = Journal(self._pool.wake)
+        dispatcher = threading.Thread(
+            target=self._dispatch_all,
+            args=(instances, journal),
+            name=f"accounts_sync_dispatch_{self.session_id[:8]}",
+            daemon=True,
+        )
+        dispatcher.start()
         try:
-            while True:
-                # Refill free slots first (writing what finished in the same transaction when
-                # the store can), so a worker waits for at most one commit.
-                if self._cancel_at is None:
-                    self._dispatch(pending, in_flight, writes)
-                writes.flush()
-                if not in_flight:
-                    break
-                writes.add(self._collect(in_flight, self._wake_at(in_flight, writes)))
-                writes.add(self._expire(in_flight))
-                self._poll_cancel(pending)
-                if self._cancel_at is not None and time.monotonic() >= self._cancel_at:
-                    writes.add(self._give_up(in_flight))
-            writes.flush(final=True)
+            GroupCommit(books, journal, window=task.commit_window).run()
         except BaseException:
+            journal.stop()
             # The run is failing (its finalizer marks the session failed); still count the
             # syncs that did succeed, if the instance store is up.
             with contextlib.suppress(Exception):
-                writes.flush_counts()
+                books.flush_counts()
             raise
         finally:
+            dispatcher.join()
             self._pool.close()
-            self.succeeded, self.failed = writes.succeeded, writes.failed
+            self.succeeded, self.failed = books.succeeded, books.failed
+
+    def _dispatch_all(self, instances: Sequence[InstanceT], journal: Journal) -> None:
+        """The dispatching thread: hand out instances and collect outcomes until none is left
+        in flight, or the committing thread stops."""
+        pending: deque[InstanceT] = deque(instances)
+        in_flight: dict[int, tuple[InstanceT, float]] = {}
+        crash: BaseException | None = None
+        try:
+            while not journal.stopped:
+                if self._cancel_at is None:
+                    if journal.refused:
+                        self._cancel(pending)
+                    else:
+                        self._dispatch(pending, in_flight, journal)
+                if not in_flight:
+                    break
+                journal.add(self._collect(in_flight, self._wake_at(in_flight)))
+                journal.add(self._expire(in_flight))
+                if self._cancel_at is not None and time.monotonic() >= self._cancel_at:
+                    journal.add(self._give_up(in_flight))
+        except BaseException as error:
+            crash = error
+        finally:
+            journal.close(crash)
 
     def _dispatch(
         self,
         pending: deque[InstanceT],
         in_flight: dict[int, tuple[InstanceT, float]],
-        writes: Bookkeeping,
+        journal: Journal,
     ) -> None:
         if pending and self._slots == 0:
-            self._fail_unstarted(pending, writes)
+            self._fail_unstarted(pending, journal)
             return
         free = self._slots - len(in_flight)
         if not pending or free <= 0:
             return
         batch = [pending.popleft() for _ in range(min(free, len(pending)))]
-        if not writes.start([item.id for item in batch]):
-            self._cancel(pending)
-            return
-        now = time.monotonic()
-        self._next_poll = now + self._poll_every  # start_records just checked for a cancel
-        deadline = now + (self.task.instance_timeout or float("inf"))
+        # Queued before the workers get them: the committer starts a record before it closes it.
+        journal.start([item.id for item in batch])
+        deadline = time.monotonic() + (self.task.instance_timeout or float("inf"))
         for item in batch:
             token = next(self._tokens)
             in_flight[token] = (item, deadline)
             self._pool.submit(token, item)
         self._pool.grow(len(in_flight))
 
-    def _fail_unstarted(self, pending: deque[InstanceT], writes: Bookkeeping) -> None:
+    def _fail_unstarted(self, pending: deque[InstanceT], journal: Journal) -> None:
         """No worker is left (every slot's thread is stuck and the abandoned-thread bound is
         reached): fail what has not started instead of spawning more threads."""
         batch = list(pending)
         pending.clear()
-        if not writes.start([item.id for item in batch]):
-            self._cancel(pending)
-            return
+        journal.start([item.id for item in batch])
         texts = self.task.messages
-        writes.add([_failed(item, texts.no_worker_left, texts, self._log(item)) for item in batch])
+        journal.add([_failed(item, texts.no_worker_left, texts, self._log(item)) for item in batch])
 
     def _cancel(self, pending: deque[InstanceT]) -> None:
         """Cancel requested (or the session was reaped): start nothing more; finalizing turns
@@ -388,19 +379,11 @@ class _Run(Generic[InstanceT]):
         if self._cancel_at is None:
             self._cancel_at = time.monotonic() + self.task.cancel_grace
 
-    def _poll_cancel(self, pending: deque[InstanceT]) -> None:
-        # A cancel must be seen even when no slot frees up to reach ``start_records``.
-        now = time.monotonic()
-        if self._cancel_at is not None or now < self._next_poll:
-            return
-        self._next_poll = now + self._poll_every
-        current = self.task.sessions.get_session(self.session_id)
-        if current is None or current.cancel_requested or current.status in _ENDED:
-            self._cancel(pending)
-
-    def _wake_at(self, in_flight: dict[int, tuple[InstanceT, float]], writes: Bookkeeping) -> float:
+    def _wake_at(self, in_flight: dict[int, tuple[InstanceT, float]]) -> float:
         earliest = min(deadline for _, deadline in in_flight.values())
-        wake = min(earliest, writes.next_heartbeat(), self._next_poll)
+        # Finite even without a timeout; the committer wakes this thread sooner when it sees a
+        # cancel or stops.
+        wake = min(earliest, time.monotonic() + _CANCEL_POLL)
         return wake if self._cancel_at is None else min(wake, self._cancel_at)
 
     def _collect(
@@ -415,7 +398,11 @@ class _Run(Generic[InstanceT]):
                 results.append(self._pool.results.get_nowait())
             except queue.Empty:
                 break
-        return [outcome for token, outcome in results if in_flight.pop(token, None) is not None]
+        return [  # ``None`` is the committer waking this thread, not a result
+            result[1]
+            for result in results
+            if result is not None and in_flight.pop(result[0], None) is not None
+        ]
 
     def _expire(self, in_flight: dict[int, tuple[InstanceT, float]]) -> list[RecordOutcome]:
         now = time.monotonic()

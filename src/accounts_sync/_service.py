@@ -144,6 +144,12 @@ class AccountsSyncActionsService(Generic[InstanceT]):
         reaped = reap(self.sessions, self.stale_after, stalled_after, self.messages, log=log)
         if reaped:
             log.bind(session_ids=reaped).warning(self.messages.sessions_reaped)
+        exclusive = not self.allow_concurrent_full_sync
+        # The lock first, by its index: a prepare that will conflict answers at once, without
+        # counting a large fleet. The create below still settles a race atomically.
+        holder = self.sessions.get_active_session(SyncCategory.ACCOUNT) if exclusive else None
+        if holder is not None:
+            raise self._already_running(ConflictError.held_by(holder.session_id))
         active = self.instances.count_active()
         if active <= 0:
             raise ValidationError(self.messages.no_active_instances)
@@ -152,16 +158,18 @@ class AccountsSyncActionsService(Generic[InstanceT]):
                 sync_type=SyncType.MANUAL_TASK,
                 sync_category=SyncCategory.ACCOUNT,
                 created_by=created_by,
-                exclusive=not self.allow_concurrent_full_sync,
+                exclusive=exclusive,
             )
         except ConflictError as conflict:
-            raise ConflictError(
-                self.messages.full_sync_already_running, extra=conflict.extra
-            ) from None
+            raise self._already_running(conflict) from None
         log.bind(session_id=info.session_id, active_instance_count=active).info(
             self.messages.full_sync_prepared
         )
         return AccountsSyncBackgroundPreparedSession(info.session_id, active, created_by)
+
+    def _already_running(self, conflict: ConflictError) -> ConflictError:
+        """The store's conflict, worded for the caller (the holder's id kept)."""
+        return ConflictError(self.messages.full_sync_already_running, extra=conflict.extra)
 
     @traced_launch
     def launch_background_full_sync(

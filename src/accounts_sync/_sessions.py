@@ -11,7 +11,14 @@ from typing_extensions import Self
 
 from ._enums import RecordStatus, SessionStatus, SyncCategory, SyncType
 
-__all__ = ["FullSyncJob", "RecordClaim", "RecordOutcome", "SyncRecordInfo", "SyncSessionInfo"]
+__all__ = [
+    "FullSyncJob",
+    "FullSyncSummary",
+    "RecordClaim",
+    "RecordOutcome",
+    "SyncRecordInfo",
+    "SyncSessionInfo",
+]
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -195,3 +202,31 @@ class FullSyncJob:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+@attrs.frozen(kw_only=True)
+class FullSyncSummary:
+    """What one call of the task did. ``claimed`` is False when it ran nothing (duplicate
+    delivery, a session already finished, or another full sync holding the lock)."""
+
+    session_id: str | None
+    status: SessionStatus | None
+    total_instances: int = 0
+    successful_instances: int = 0
+    failed_instances: int = 0
+    cancelled_instances: int = 0
+    claimed: bool = False
+
+    @classmethod
+    def of(cls, info: SyncSessionInfo | None, *, claimed: bool) -> FullSyncSummary:
+        if info is None:
+            return cls(session_id=None, status=None, claimed=claimed)
+        return cls(
+            session_id=info.session_id,
+            status=info.status,
+            total_instances=info.total_instances,
+            successful_instances=info.successful_instances,
+            failed_instances=info.failed_instances,
+            cancelled_instances=info.cancelled_instances,
+            claimed=claimed,
+        )

@@ -26,7 +26,8 @@ class WorkerPool(Generic[ResultT]):
         self.work = work
         self.name = name
         self.on_abandoned_exit = on_abandoned_exit
-        self.results: queue.SimpleQueue[tuple[int, ResultT]] = queue.SimpleQueue()
+        # ``(token, result)``, or ``None`` from :meth:`wake`.
+        self.results: queue.SimpleQueue[tuple[int, ResultT] | None] = queue.SimpleQueue()
         self.live = 0  # threads serving the pool, abandoned ones excluded
         self._items: queue.SimpleQueue[tuple[int, Any] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -53,6 +54,10 @@ class WorkerPool(Generic[ResultT]):
             self._abandoned.add(token)
             self.live -= 1
             return True
+
+    def wake(self) -> None:
+        """Wake whoever waits on ``results``, with no result."""
+        self.results.put(None)
 
     def close(self) -> None:
         """Let every thread still serving the pool end once it is idle."""

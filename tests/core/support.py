@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from accounts_sync import (
+    RecordStatus,
     SessionStatus,
     SyncCategory,
     SyncSessionInfo,
@@ -35,6 +36,12 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float = WAIT) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.002)
+
+
+def wait_started(sessions: SyncSessionRepository, session_id: str, index: int) -> None:
+    """Until the session's record at ``index`` is running: the task hands an instance out
+    before its start commits, and a cancel requested in between cancels its record."""
+    wait_until(lambda: sessions.list_records(session_id)[index].status is RecordStatus.RUNNING)
 
 
 def library_records(records: Iterable[logging.LogRecord]) -> list[logging.LogRecord]:

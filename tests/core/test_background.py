@@ -126,6 +126,46 @@ def test_prepare_conflicts_with_a_pending_or_running_session() -> None:
     assert [s.session_id for s in service.sessions.list_sessions()] == [first.session_id]
 
 
+class UncountableInstances(InMemoryInstanceRepository[Any]):
+    """Instances whose count must not be taken (a large fleet's count is what costs)."""
+
+    def count_active(self) -> int:
+        raise AssertionError("counted the instances although the lock was held")
+
+
+def test_a_prepare_that_will_conflict_answers_before_counting_instances() -> None:
+    sessions = InMemorySyncSessionRepository()
+    service = AccountsSyncActionsService(
+        sync_service=ScriptedSyncService(),
+        instances=UncountableInstances(make_instances(3)),
+        sessions=sessions,
+        launcher=RecordingLauncher(),
+    )
+    holder = sessions.create_session(
+        sync_type=SyncType.MANUAL_TASK, sync_category=SyncCategory.ACCOUNT, created_by=1
+    )
+    with pytest.raises(ConflictError) as caught:
+        service.prepare_background_full_sync(created_by=2)
+    assert caught.value.message == "已有账户同步任务正在运行"
+    assert caught.value.extra == {"session_id": holder.session_id}
+    assert [s.session_id for s in sessions.list_sessions()] == [holder.session_id]
+
+
+def test_a_non_exclusive_session_still_conflicts_after_the_count() -> None:
+    # It holds no lock, so only the create sees it: same error, same holder.
+    service = in_memory_service(make_instances(2), launcher=RecordingLauncher())
+    other = service.sessions.create_session(
+        sync_type=SyncType.MANUAL_TASK,
+        sync_category=SyncCategory.ACCOUNT,
+        created_by=1,
+        exclusive=False,
+    )
+    with pytest.raises(ConflictError) as caught:
+        service.prepare_background_full_sync(created_by=2)
+    assert caught.value.message == "已有账户同步任务正在运行"
+    assert caught.value.extra == {"session_id": other.session_id}
+
+
 def test_a_finished_session_no_longer_blocks_prepare() -> None:
     service = in_memory_service(make_instances(2))  # launches inline
     first = service.prepare_background_full_sync()

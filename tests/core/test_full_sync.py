@@ -39,6 +39,7 @@ from .support import (
     assert_log_contract,
     assert_record_free_of,
     assert_secret_absent,
+    wait_started,
     wait_until,
 )
 
@@ -504,6 +505,7 @@ def test_cancel_in_the_middle_of_a_run(lib_logs: Logs) -> None:
     thread, box = run_in_thread(lambda: task(session_id=session_id))
     try:
         assert gate.entered.wait(WAIT)
+        wait_started(sessions, session_id, 1)
         assert sessions.request_cancel(session_id) is True
         assert sessions.get_session(session_id).status is SessionStatus.RUNNING
     finally:
@@ -526,7 +528,9 @@ def test_cancel_in_the_middle_of_a_run(lib_logs: Logs) -> None:
         RecordStatus.CANCELLED,
         RecordStatus.CANCELLED,
     ]
-    assert sync.called_ids() == [1, 2]
+    # Instances handed out in the window in which the cancel is seen still ran; they count as
+    # cancelled, like the ones never handed out.
+    assert sync.called_ids()[:2] == [1, 2]
     info = sessions.get_session(session_id)
     assert info.status is SessionStatus.CANCELLED
     assert_counters_add_up(info)
@@ -555,7 +559,8 @@ def test_a_session_reaped_mid_run_stays_failed(clock: ManualClock) -> None:
     assert (info.status, info.error_message) == (SessionStatus.FAILED, "同步会话已中断")
     assert (info.successful_instances, info.failed_instances) == (0, 3)
     assert_counters_add_up(info)
-    assert sync.called_ids() == [1]
+    # Instances handed out before the refused start was seen ran, but count nowhere.
+    assert sync.called_ids()[:1] == [1]
 
 
 # --- Step 5: counters and heartbeat -------------------------------------------------------------
@@ -665,12 +670,12 @@ def test_counters_always_add_up(
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.parametrize(("fail_on", "succeeded"), [(1, 0), (2, 1)])
-def test_a_store_that_fails_mid_run_fails_the_session_and_reraises(
-    fail_on: int, succeeded: int
-) -> None:
+@pytest.mark.parametrize("fail_on", [1, 2])
+def test_a_store_that_fails_mid_run_fails_the_session_and_reraises(fail_on: int) -> None:
     sessions = FailingFinishRecords(fail_on=fail_on)
-    task, _, _ = build(make_instances(4), sessions=sessions, max_workers=1)
+    # Outcomes 50 ms apart: each reaches the store in a group of its own.
+    sync = ScriptedSyncService(default_delay=0.05)
+    task, _, _ = build(make_instances(4), sync, sessions=sessions, max_workers=1)
     session_id = prepare(sessions)
 
     with pytest.raises(StoreDown, match=r"^store down$"):
@@ -679,9 +684,12 @@ def test_a_store_that_fails_mid_run_fails_the_session_and_reraises(
     info = sessions.get_session(session_id)
     assert info.status is SessionStatus.FAILED
     assert info.error_message == "StoreDown: store down"
+    records = sessions.list_records(session_id)
+    # Outcomes are written in groups: what the first group wrote stays written.
+    succeeded = sum(r.status is RecordStatus.COMPLETED for r in records)
+    assert (succeeded == 0) is (fail_on == 1)
     assert (info.successful_instances, info.failed_instances) == (succeeded, 4 - succeeded)
     assert_counters_add_up(info)
-    records = sessions.list_records(session_id)
     assert all(r.status in (RecordStatus.COMPLETED, RecordStatus.FAILED) for r in records)
     assert [r.error_message for r in records if r.status is RecordStatus.FAILED] == [
         "StoreDown: store down"

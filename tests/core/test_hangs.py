@@ -24,7 +24,15 @@ from accounts_sync._jobs import FullSyncJob, run_full_sync_job
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
 from accounts_sync.testing import FakeInstance, ManualClock, ScriptedSyncService, make_instances
 
-from .support import WAIT, Gate, StoreDown, assert_counters_add_up, running_session, wait_until
+from .support import (
+    WAIT,
+    Gate,
+    StoreDown,
+    assert_counters_add_up,
+    running_session,
+    wait_started,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -167,7 +175,8 @@ def test_cancel_ends_the_session_within_the_grace_even_while_a_call_is_stuck() -
     thread, box = run_in_thread(task, session_id)
     try:
         assert gate.entered.wait(WAIT)
-        # No slot frees up, so only the coordinator's poll can notice this request.
+        wait_started(sessions, session_id, 0)
+        # No slot frees up, so only the committer's poll can notice this request.
         assert sessions.request_cancel(session_id)
         thread.join(WAIT)
         assert not thread.is_alive(), "the cancel waited for the stuck call"
@@ -201,6 +210,7 @@ def test_calls_that_finish_within_the_grace_are_recorded() -> None:
     session_id = prepare(sessions)
     thread, box = run_in_thread(task, session_id)
     assert gate.entered.wait(WAIT)
+    wait_started(sessions, session_id, 0)
     assert sessions.request_cancel(session_id)
     wait_until(lambda: sessions.get_session(session_id).cancel_requested)
     gate.release.set()

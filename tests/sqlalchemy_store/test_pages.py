@@ -51,10 +51,11 @@ def test_a_page_of_a_large_session_just_filled_reads_the_index_without_sorting(
     (sort_off, (query, params), restore) = seen
     assert "set_config('enable_sort', 'off', true)" in sort_off[0]
     assert "set_config('enable_sort'" in restore[0] and restore[1] == {"previous": "on"}
-    # No ANALYZE has run: the table has no statistics, and the plan still reads one range.
+    # add_records analysed the table (the session is all of it): whichever index the planner
+    # takes, it reads the records in order, without sorting.
     with postgres.connect() as conn, conn.begin(), _without_sort(conn):
         plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {query}", params))
-    assert "ix_accounts_sync_records_session_record" in plan, plan
+    assert "Index Scan using" in plan, plan
     assert "Sort" not in plan and "Bitmap" not in plan, plan
     with postgres.connect() as conn:
         assert conn.exec_driver_sql("SHOW enable_sort").scalar_one() == "on"

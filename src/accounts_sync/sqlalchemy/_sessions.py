@@ -307,19 +307,7 @@ class SqlAlchemySyncSessionRepository(PagedReads, RecordClaims):
                 sa.select(records.c.instance_id).where(records.c.session_id == session_id)
             ).scalars()
             items = rules.records_to_add(existing, instances)
-            for start in range(0, len(items), rules.INSERT_BATCH):
-                conn.execute(
-                    sa.insert(records),
-                    [
-                        {
-                            "session_id": session_id,
-                            "instance_id": instance_id,
-                            "instance_name": name,
-                            "status": RecordStatus.PENDING.value,
-                        }
-                        for instance_id, name in items[start : start + rules.INSERT_BATCH]
-                    ],
-                )
+            self._statements.insert_pending(conn, session_id, items)
             conn.execute(
                 sa.update(sessions)
                 .where(sessions.c.session_id == session_id)

@@ -8,10 +8,12 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from accounts_sync._bounds import unstorable
 from accounts_sync._enums import RecordStatus, SessionStatus
+from accounts_sync._lifecycle import INSERT_BATCH, batched
 from accounts_sync._sessions import RecordOutcome
 
 from ._tables import SyncTables
@@ -29,6 +31,8 @@ class Statements:
     Parameters are named ``p_*``."""
 
     lock: sa.Select[Any]
+    insert: sa.Insert
+    insert_arrays: sa.Insert
     start: sa.Update
     gated_start: sa.Update
     close: sa.Update
@@ -49,10 +53,25 @@ class Statements:
             )
             .values(status=RecordStatus.RUNNING.value, started_at=sa.bindparam("p_now"))
         )
+        pending = sa.func.unnest(
+            sa.bindparam("p_new_ids", type_=postgresql.ARRAY(sa.BigInteger)),
+            sa.bindparam("p_names", type_=postgresql.ARRAY(sa.String)),
+        ).table_valued("instance_id", "instance_name")
+        new_rows = pending.render_derived()
         return cls(
             lock=sa.select(sessions.c.status, sessions.c.cancel_requested)
             .where(sessions.c.session_id == sa.bindparam("p_session_id"))
             .with_for_update(),
+            insert=sa.insert(records),
+            insert_arrays=sa.insert(records).from_select(
+                ["session_id", "instance_id", "instance_name", "status"],
+                sa.select(
+                    sa.bindparam("p_session_id", type_=sa.String),
+                    new_rows.c.instance_id,
+                    new_rows.c.instance_name,
+                    sa.literal(RecordStatus.PENDING.value),
+                ),
+            ),
             start=start,
             # The cancel gate inside the UPDATE: one round trip instead of lock + update.
             gated_start=start.where(
@@ -98,6 +117,44 @@ class Statements:
             )
             .values(heartbeat_at=sa.bindparam("p_now")),
         )
+
+    def insert_pending(
+        self, conn: Connection, session_id: str, items: Sequence[tuple[int, str]]
+    ) -> None:
+        """One pending record per ``(instance_id, name)``, one statement per ``INSERT_BATCH``:
+        on PostgreSQL the rows of two arrays (its drivers would send one INSERT per row), elsewhere
+        an executemany the driver sends as one multi-row INSERT (MySQL) or runs in C (SQLite).
+
+        A large session is then analysed on PostgreSQL: with statistics from before it, the
+        planner takes the new ``session_id`` for a rare one and may find a record through an
+        index on ``session_id`` alone, filtering every record of the session on each loop."""
+        postgres = conn.dialect.name == "postgresql"
+        for chunk in batched(items, INSERT_BATCH):
+            if postgres:
+                conn.execute(
+                    self.insert_arrays,
+                    {
+                        "p_session_id": session_id,
+                        "p_new_ids": [instance_id for instance_id, _ in chunk],
+                        "p_names": [name for _, name in chunk],
+                    },
+                )
+                continue
+            conn.execute(
+                self.insert,
+                [
+                    {
+                        "session_id": session_id,
+                        "instance_id": instance_id,
+                        "instance_name": name,
+                        "status": RecordStatus.PENDING.value,
+                    }
+                    for instance_id, name in chunk
+                ],
+            )
+        if postgres and len(items) >= INSERT_BATCH:
+            table = conn.dialect.identifier_preparer.format_table(self.insert.table)
+            conn.exec_driver_sql(f"ANALYZE {table}")
 
     def close_each(
         self,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-from django.db import DatabaseError, IntegrityError, models, router, transaction
+from django.db import DatabaseError, IntegrityError, connections, models, router, transaction
 from django.db.models import Case, F, Q, Value, When
 
 from ... import _lifecycle as rules
@@ -216,6 +216,16 @@ class DjangoSyncSessionRepository(PagedReads, RecordClaims):
             self._sessions().filter(session_id=session_id).update(
                 total_instances=F("total_instances") + len(items)
             )
+        if len(items) >= rules.INSERT_BATCH:
+            self._analyze_records()
+
+    def _analyze_records(self) -> None:
+        """Give PostgreSQL statistics of a freshly filled session: without them it plans the
+        loop's ``instance_id IN (…)`` by the session alone and filters all its records."""
+        connection = connections[self.using]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(SyncRecord._meta.db_table)}")
 
     def start_records(self, session_id: str, instance_ids: Sequence[int]) -> bool:
         if not rules.plausible_session_id(session_id):

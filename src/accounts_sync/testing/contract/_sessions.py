@@ -20,6 +20,7 @@ from accounts_sync import (
 from accounts_sync.testing import ManualClock
 
 from ._claims import ClaimContract
+from ._group_commit import GroupCommitContract
 from ._machine import make_session_machine
 from ._pages import PageContract
 from ._records import RecordContract
@@ -39,7 +40,7 @@ STALE_AFTER = dt.timedelta(minutes=10)
 THREADS = 8
 
 
-class SessionRepositoryContract(RecordContract, PageContract, ClaimContract):
+class SessionRepositoryContract(RecordContract, PageContract, ClaimContract, GroupCommitContract):
     """The ``SyncSessionRepository`` contract; subclass it as ``Test…`` and provide
     ``session_factory``.
 
