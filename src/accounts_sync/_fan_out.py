@@ -262,7 +262,12 @@ class FanOut(Generic[InstanceT]):
             created_by=chunk.created_by,
         )
         run.execute(instances)
-        return run.cancelled
+        if run.cancelled:
+            return True
+        # A cancel seen only once everything was handed out (within one commit window): the
+        # starts were refused and the records are still held by this claim.
+        info = task.sessions.get_session(chunk.session_id)
+        return info is not None and info.cancel_requested
 
     def _load(self, instance_ids: Sequence[int]) -> list[InstanceT]:
         """The instances, in the chunk's order: one query when the store can."""
