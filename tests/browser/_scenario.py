@@ -55,6 +55,16 @@ def one(driver: Any, css: str) -> Any:
     return driver.find_element(By.CSS_SELECTOR, css)
 
 
+def click(driver: Any, css: str) -> None:
+    """Click what ``css`` names, finding it again if a live update replaced it meanwhile."""
+
+    def clicked(d: Any) -> bool:
+        d.find_element(By.CSS_SELECTOR, css).click()
+        return True
+
+    wait(driver).until(clicked)
+
+
 def present(driver: Any, css: str) -> bool:
     return bool(driver.find_elements(By.CSS_SELECTOR, css))
 
@@ -62,7 +72,7 @@ def present(driver: Any, css: str) -> bool:
 def start_full_sync(driver: Any, site: Site) -> str:
     """Press "Start full sync" on the list; the new session's id from the confirmation."""
     driver.get(site.base + site.centre)
-    one(driver, 'form[data-action="start"] button').click()
+    click(driver, 'form[data-action="start"] button')
     link = wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, 'a[data-link="started"]'))
     return str(link[0].text)
 
@@ -80,11 +90,11 @@ def watch_a_full_sync_and_its_failures(driver: Any, site: Site) -> None:
     assert not one(driver, ".as-hint").text  # "updates live" is gone: polling stopped
     screenshot(driver, "session-centre-list")
 
-    one(driver, f"{row} a").click()
+    click(driver, f"{row} a")
     wait(driver).until(lambda d: present(d, "#as-session"))
     assert one(driver, "#as-session").get_attribute("data-status") == "completed_with_errors"
     assert one(driver, '[data-field="failed"]').text == str(len(site.failures))
-    one(driver, 'a[href$="status=failed"]').click()
+    click(driver, 'a[href$="status=failed"]')
     wait(driver).until(lambda d: "status=failed" in d.current_url)
     shown = {
         tr.find_element(By.CSS_SELECTOR, "td:nth-child(1)").text: tr.find_element(
@@ -101,14 +111,13 @@ def cancel_a_running_full_sync(driver: Any, site: Site) -> None:
     session_id = start_full_sync(driver, site)
     try:
         # A second start while it runs: the 409 answer links to the running session.
-        one(driver, 'form[data-action="start"] button').click()
-        running = wait(driver).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, 'a[data-link="running"]')
-        )[0]
-        assert running.get_attribute("href").endswith(session_id)
-        running.click()
+        click(driver, 'form[data-action="start"] button')
+        running = 'a[data-link="running"]'
+        wait(driver).until(lambda d: present(d, running))
+        assert one(driver, running).get_attribute("href").endswith(session_id)
+        click(driver, running)
         wait(driver).until(lambda d: present(d, '#as-session[data-status="running"]'))
-        one(driver, 'form[data-action="cancel"] button').click()
+        click(driver, 'form[data-action="cancel"] button')
         status = '#as-session[data-status="cancelled"]'
         wait(driver).until(lambda d: present(d, status))
         assert int(one(driver, '[data-field="cancelled"]').text) > 0
@@ -128,7 +137,7 @@ def a_viewer_cannot_cancel(driver: Any, site: Site) -> None:
         driver.get(site.base + site.centre)
         assert present(driver, f'#as-sessions tr[data-session-id="{session_id}"]')
         assert not present(driver, 'form[data-action="start"]')
-        one(driver, f'#as-sessions tr[data-session-id="{session_id}"] a').click()
+        click(driver, f'#as-sessions tr[data-session-id="{session_id}"] a')
         wait(driver).until(lambda d: present(d, "#as-session"))
         assert one(driver, "#as-session").get_attribute("data-status") in ("pending", "running")
         assert not present(driver, 'form[data-action="cancel"]')

@@ -108,7 +108,7 @@ def test_django_refuses_a_post_without_the_csrf_token(browser: Any, site: Any) -
         browser.execute_script(
             "document.getElementById('accounts-sync-centre').dataset.csrfToken = 'forged'"
         )
-        scenario.one(browser, 'form[data-action="cancel"] button').click()
+        scenario.click(browser, 'form[data-action="cancel"] button')
         flash = scenario.wait(browser).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "#as-flash.as-warn")
         )[0]
