@@ -29,6 +29,7 @@ from ._full_sync import (
     FullSyncTask,
     _Run,
 )
+from ._instrumentation import chunk_span
 from ._jobs import fail_session
 from ._messages import Messages
 from ._observability import ActionLog
@@ -204,6 +205,11 @@ class FanOut(Generic[InstanceT]):
         """Claim the chunk's records, run the claimed ones, and finish the session if it has
         settled; records held by another claim are sent again for when its lease ends. A
         store error while claiming or running fails the session and is raised."""
+        # The chunk's span parents its instances' spans, in the trace its message carries.
+        with chunk_span(chunk.session_id, len(chunk.instance_ids)):
+            return self._run_chunk(chunk)
+
+    def _run_chunk(self, chunk: FanOutChunk) -> ChunkResult:
         session_id = chunk.session_id
         log = ActionLog(
             logger, CHUNK_ACTION, {"created_by": chunk.created_by, "session_id": session_id}
@@ -262,7 +268,9 @@ class FanOut(Generic[InstanceT]):
             created_by=chunk.created_by,
         )
         run.execute(instances)
-        return run.cancelled
+        # A cancel seen by the committing thread only (a refused start) leaves the dispatcher
+        # unaware when it had already handed out every instance: ask the session too.
+        return run.final_status() is SessionStatus.CANCELLED
 
     def _load(self, instance_ids: Sequence[int]) -> list[InstanceT]:
         """The instances, in the chunk's order: one query when the store can."""

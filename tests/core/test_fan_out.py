@@ -211,7 +211,11 @@ def test_a_running_chunk_stops_dispatching_on_cancel_and_releases_the_rest() -> 
         f.sessions.request_cancel(session_id)
         return {"success": True, "synced_count": 1}
 
-    f.service.script(3, call=cancel)
+    # Each call outlasts the commit window, so every start is written before the next call;
+    # the dispatcher hands out the instance after 3 at once, and its refused start drops it.
+    for instance_id in range(1, 11):
+        f.service.script(instance_id, delay=0.05)
+    f.service.script(3, call=cancel, delay=0.05)
     f.fan_out(session_id=session_id)
     result = f.fan_out.run_chunk(f.queue.popleft()[0])
     assert result.finished is SessionStatus.CANCELLED
@@ -223,6 +227,23 @@ def test_a_running_chunk_stops_dispatching_on_cancel_and_releases_the_rest() -> 
     assert by_status[RecordStatus.CANCELLED] == list(range(4, 11))
     info = f.sessions.get_session(session_id)
     assert info is not None and (info.successful_instances, info.cancelled_instances) == (3, 7)
+
+
+def test_a_cancel_seen_only_by_the_committer_still_ends_the_chunks_session() -> None:
+    # Instant calls: the dispatcher hands out every instance before the committer's refused
+    # start tells it of the cancel, so only the session knows; nothing may stay running.
+    f = fleet(10, chunk_size=10, max_workers=1)
+    session_id = f.prepare()
+    f.service.script(3, call=lambda _: f.sessions.request_cancel(session_id) and {"success": True})
+    f.fan_out(session_id=session_id)
+    result = f.fan_out.run_chunk(f.queue.popleft()[0])
+    assert result.finished is SessionStatus.CANCELLED
+    statuses = {r.status for r in f.sessions.list_records(session_id)}
+    assert statuses <= {RecordStatus.COMPLETED, RecordStatus.CANCELLED}
+    info = f.sessions.get_session(session_id)
+    assert info is not None and info.status is SessionStatus.CANCELLED
+    assert info.cancelled_instances > 0
+    assert_counters_add_up(info)
 
 
 def test_failures_are_isolated_redacted_and_an_instance_deleted_meanwhile_fails() -> None:
