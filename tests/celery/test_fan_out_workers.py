@@ -105,7 +105,7 @@ def test_a_worker_killed_mid_chunk_and_the_session_still_completes(workdir: Path
 
 
 def test_a_duplicate_chunk_delivery_syncs_nothing_twice(workdir: Path) -> None:
-    env = {"ACCOUNTS_SYNC_FANOUT_SLEEP_MS": "10", "ACCOUNTS_SYNC_FANOUT_LEASE": "2"}
+    env = {"ACCOUNTS_SYNC_FANOUT_SLEEP_MS": "10", "ACCOUNTS_SYNC_FANOUT_LEASE": "3"}
     with _cluster(workdir, 150, **env) as made:
         prepared = made.service.prepare_background_full_sync(created_by=None)
         session_id = prepared.session_id
@@ -138,9 +138,13 @@ def test_cancel_mid_run_stops_the_chunks_not_started(workdir: Path) -> None:
         assert statuses[RecordStatus.COMPLETED] == info.successful_instances
         assert info.failed_instances == 0
         assert info.finished_instances == 400
-        # Only the instances that ran were synced; the cancelled ones never were.
+        # Only the instances that ran were synced, and the cancelled ones never were, but for
+        # a call handed out as the cancel landed: its start is refused and its outcome
+        # dropped, as in the thread mode. Each call outlasts the commit window, so that is at
+        # most one per worker thread (2 × 1 here).
         ran = {instance for instance, _ in made.calls(session_id)}
-        assert len(ran) == info.successful_instances < 400
+        assert info.successful_instances <= len(ran) <= info.successful_instances + 2
+        assert info.successful_instances < 400
 
 
 def test_single_flight_between_fan_out_and_thread_mode(workdir: Path) -> None:
