@@ -316,13 +316,19 @@ def test_the_default_lease_is_half_of_stale_after_and_a_lease_must_fit() -> None
             FanOut(f.task, send=lambda chunk, delay: None, lease=unfit)
 
 
-def test_a_live_chunks_heartbeat_renews_the_sessions_claims(clock: ManualClock) -> None:
+def _sent_in_two_chunks(clock: ManualClock) -> tuple[Fleet, str, list[FanOutChunk]]:
+    """A fan-out of 6 instances with the default lease, its 2 chunks sent but not run."""
     f = fleet(6, clock=clock, chunk_size=3)
-    lease = f.fan_out.lease
     session_id = f.prepare()
     f.fan_out(session_id=session_id)
-    lost, _live = (chunk for chunk, _ in f.queue)
+    chunks = [chunk for chunk, _ in f.queue]
     f.queue.clear()
+    return f, session_id, chunks
+
+
+def test_a_live_chunks_heartbeat_renews_the_sessions_claims(clock: ManualClock) -> None:
+    f, session_id, (lost, _live) = _sent_in_two_chunks(clock)
+    lease = f.fan_out.lease
     assert f.sessions.claim_records(session_id, lost.instance_ids, lease=lease)
     clock.advance(lease - dt.timedelta(minutes=1))
     f.sessions.heartbeat(session_id)  # the other chunk, alive and running
@@ -349,12 +355,8 @@ def test_a_chunk_payload_round_trips() -> None:
 def test_the_reaper_fails_a_session_whose_chunks_are_lost_for_longer_than_the_lease(
     clock: ManualClock,
 ) -> None:
-    f = fleet(6, clock=clock, chunk_size=3)
+    f, session_id, (ran, lost) = _sent_in_two_chunks(clock)
     lease = f.fan_out.lease
-    session_id = f.prepare()
-    f.fan_out(session_id=session_id)
-    ran, lost = (chunk for chunk, _ in f.queue)
-    f.queue.clear()
     f.fan_out.run_chunk(ran)
     # The other chunk's process claimed its records and died; its message never came back.
     assert f.sessions.claim_records(session_id, lost.instance_ids, lease=lease)
