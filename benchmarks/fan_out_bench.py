@@ -36,7 +36,7 @@ def time_fan_out(
         "ACCOUNTS_SYNC_FANOUT_CHUNK": str(chunk),
         "ACCOUNTS_SYNC_FANOUT_THREADS": str(threads),
         "ACCOUNTS_SYNC_FANOUT_RECORD": "0",
-        "ACCOUNTS_SYNC_FANOUT_LEASE": "600",
+        "ACCOUNTS_SYNC_FANOUT_LEASE": "300",  # the longest lease stale_after allows
     }
     with tempfile.TemporaryDirectory(prefix="accounts_sync_fanout_") as folder:
         workdir = Path(folder)

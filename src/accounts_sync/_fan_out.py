@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -23,12 +22,11 @@ from ._clock import utc_now
 from ._enums import RecordStatus, SessionStatus, SyncType
 from ._full_sync import (
     ACTION,
-    DEFAULT_STALE_AFTER,
-    STALL_MARGIN,
     FullSyncSummary,
     FullSyncTask,
     _Run,
 )
+from ._instrumentation import chunk_span
 from ._jobs import fail_session
 from ._messages import Messages
 from ._observability import ActionLog
@@ -122,10 +120,12 @@ class FanOut(Generic[InstanceT]):
 
     Calling it (a ``SyncTask``) claims the session, adds its records and hands each chunk to
     ``send(chunk, delay)``, which queues it for any process; there :meth:`run_chunk` runs it.
-    A record whose claim is older than ``lease`` is taken for lost and claimed again. The
-    default lease is as long as a live chunk can hold a claim: every instance timed out, one
-    slot after another, plus the cancel grace and ``STALL_MARGIN``; without an
-    ``instance_timeout`` it is ``DEFAULT_STALE_AFTER``.
+    A running record is taken for lost, and claimed again, once its claim and the session's
+    last heartbeat are both older than ``lease``: every live chunk heartbeats at least once per
+    ``heartbeat_interval``, renewing the session's claims. The lease defaults to half the
+    task's ``stale_after`` (5 minutes); it must span three heartbeat intervals and at most half
+    of ``stale_after`` (``_lifecycle.lease_fits``), so the reaper fails a session whose chunks
+    are lost only once their leases have been over for as long as the lease.
     """
 
     def __init__(
@@ -142,13 +142,20 @@ class FanOut(Generic[InstanceT]):
                 "a fan-out full sync needs a session store with record claims"
                 " (SupportsRecordClaims), such as the SQLAlchemy or Django store"
             )
-        if lease is not None and lease <= dt.timedelta(0):
-            raise ValueError("lease must be positive")
+        lease = rules.default_lease(task.stale_after) if lease is None else lease
+        if not rules.lease_fits(
+            lease, heartbeat_interval=task.heartbeat_interval, stale_after=task.stale_after
+        ):
+            raise ValueError(
+                f"lease must span {rules.LEASE_HEARTBEATS} heartbeat intervals"
+                f" ({task.heartbeat_interval:g} s each) and at most half of stale_after"
+                f" ({task.stale_after}), not {lease}"
+            )
         self.task = task
         self.send = send
         self.claims: SupportsRecordClaims = task.sessions
         self.chunk_size = chunk_size
-        self.lease = lease or _default_lease(task, chunk_size)
+        self.lease = lease
 
     @property
     def messages(self) -> Messages:
@@ -204,6 +211,11 @@ class FanOut(Generic[InstanceT]):
         """Claim the chunk's records, run the claimed ones, and finish the session if it has
         settled; records held by another claim are sent again for when its lease ends. A
         store error while claiming or running fails the session and is raised."""
+        # The chunk's span parents its instances' spans, in the trace its message carries.
+        with chunk_span(chunk.session_id, len(chunk.instance_ids)):
+            return self._run_chunk(chunk)
+
+    def _run_chunk(self, chunk: FanOutChunk) -> ChunkResult:
         session_id = chunk.session_id
         log = ActionLog(
             logger, CHUNK_ACTION, {"created_by": chunk.created_by, "session_id": session_id}
@@ -262,12 +274,9 @@ class FanOut(Generic[InstanceT]):
             created_by=chunk.created_by,
         )
         run.execute(instances)
-        if run.cancelled:
-            return True
-        # A cancel seen only once everything was handed out (within one commit window): the
-        # starts were refused and the records are still held by this claim.
-        info = task.sessions.get_session(chunk.session_id)
-        return info is not None and info.cancel_requested
+        # A cancel seen by the committing thread only (a refused start) leaves the dispatcher
+        # unaware when it had already handed out every instance: ask the session too.
+        return run.final_status() is SessionStatus.CANCELLED
 
     def _load(self, instance_ids: Sequence[int]) -> list[InstanceT]:
         """The instances, in the chunk's order: one query when the store can."""
@@ -307,11 +316,3 @@ def finish_if_settled(
         cancelled_instances=summary.cancelled_instances,
     )
     return status
-
-
-def _default_lease(task: FullSyncTask[Any], chunk_size: int) -> dt.timedelta:
-    if task.instance_timeout is None:
-        return DEFAULT_STALE_AFTER
-    rounds = math.ceil(chunk_size / task.max_workers)
-    held = rounds * task.instance_timeout + task.cancel_grace
-    return dt.timedelta(seconds=held) + STALL_MARGIN

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, TypeVar
 
 from ._enums import RecordStatus, SessionStatus
@@ -40,6 +41,7 @@ from .ports import SupportsInstance
 
 __all__ = [
     "APPLY_SPAN",
+    "CHUNK_SPAN",
     "COLLECT_SPAN",
     "INSTANCE_SPAN",
     "JOB_SPAN",
@@ -48,6 +50,7 @@ __all__ = [
     "RUN_SPAN",
     "SINGLE_SPAN",
     "RunTelemetry",
+    "chunk_span",
     "job_span",
     "sessions_ended",
     "sessions_reaped",
@@ -66,6 +69,7 @@ PREPARE_SPAN = "accounts_sync.prepare"
 LAUNCH_SPAN = "accounts_sync.launch"
 JOB_SPAN = "accounts_sync.job"
 RUN_SPAN = "accounts_sync.full_sync"
+CHUNK_SPAN = "accounts_sync.full_sync.chunk"
 INSTANCE_SPAN = "accounts_sync.instance.sync"
 SINGLE_SPAN = "accounts_sync.sync_instance"
 COLLECT_SPAN = "accounts_sync.collect"
@@ -165,6 +169,11 @@ def job_span(job: FullSyncJob) -> Iterator[None]:
     """The background job's span, continuing the trace the job was launched in."""
     with attached(job.trace_context), span(JOB_SPAN, {SESSION_ID: job.session_id}):
         yield
+
+
+def chunk_span(session_id: str, instances: int) -> AbstractContextManager[ActiveSpan | None]:
+    """A fan-out chunk's span, in the trace its task message carries: its instances' parent."""
+    return span(CHUNK_SPAN, {SESSION_ID: session_id, "accounts_sync.total_instances": instances})
 
 
 def _run_opening(_task: Any, session_id: str, sync_type: Any, *_args: Any) -> Attributes:

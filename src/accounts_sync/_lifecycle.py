@@ -11,10 +11,19 @@ pending session. A terminal session never changes again::
        └──────── cancel / finish / reap ──▶ cancelled | failed …
 
 Records move ``pending → running → completed | failed`` or ``pending → cancelled``; a fan-out
-chunk claims a record (``pending → running``, or again once a lost chunk's claim is older than
-the lease, :func:`claimable`) and releases a claim it never started (``running → pending``)
-when the session is cancelled. When a session ends with records still open,
+chunk claims a record (``pending → running``, or again once a lost chunk's lease has ended,
+:func:`claim_cutoff`, :func:`claimable`) and releases a claim it never started (``running →
+pending``) when the session is cancelled. When a session ends with records still open,
 :func:`settle_record` says what becomes of them.
+
+A claim's **lease** runs from the later of its claim and the session's last heartbeat: every
+running chunk heartbeats at least once per ``heartbeat_interval`` (and with each group of
+outcomes), which renews the claims of the whole session. So the lease only ends once no chunk
+of the session is alive, and it can be short (:func:`default_lease`). The reaper's staleness
+rule (:func:`is_stale`) fails such a session once its heartbeat is ``stale_after`` old, and
+:func:`lease_fits` keeps ``stale_after`` at least twice the lease: a session whose chunks are
+lost is failed once their leases have been over for as long as the lease, if no redelivered
+chunk has claimed the records again by then.
 """
 
 from __future__ import annotations
@@ -32,19 +41,24 @@ __all__ = [
     "DEFAULT_INTERRUPTED_MESSAGE",
     "INSERT_BATCH",
     "IN_BATCH",
+    "LEASE_HEARTBEATS",
     "MAX_SESSION_ID_LENGTH",
     "OPEN_RECORD_STATUSES",
     "RECORD_TRANSITIONS",
     "SESSION_TRANSITIONS",
     "TERMINAL_SESSION_STATUSES",
     "batched",
+    "claim_cutoff",
     "claimable",
     "conflict_holder",
+    "default_lease",
     "fan_out_status",
     "fits_integer",
     "implied_status",
     "is_stale",
     "is_stalled",
+    "lease_end",
+    "lease_fits",
     "lock_key_for",
     "plausible_session_id",
     "records_to_add",
@@ -222,12 +236,60 @@ def settled_status(info: SyncSessionInfo) -> SessionStatus | None:
     )
 
 
-def claimable(status: RecordStatus, started_at: dt.datetime | None, cutoff: dt.datetime) -> bool:
+LEASE_HEARTBEATS = 3
+"""A lease lasts at least this many heartbeat intervals: a live chunk missing one (a slow
+commit, a pause) does not lose its records."""
+
+
+def default_lease(stale_after: dt.timedelta) -> dt.timedelta:
+    """Half of ``stale_after`` (5 minutes by default): a lost chunk's records may be claimed
+    again that long after the session's last heartbeat, and the reaper fails the session when
+    they have been free as long again with no chunk back."""
+    return stale_after / 2
+
+
+def lease_fits(
+    lease: dt.timedelta, *, heartbeat_interval: float, stale_after: dt.timedelta
+) -> bool:
+    """``lease`` spans :data:`LEASE_HEARTBEATS` heartbeats and at most half of ``stale_after``,
+    so the reaper never fails a session before a redelivered chunk could take its records."""
+    shortest = dt.timedelta(seconds=heartbeat_interval * LEASE_HEARTBEATS)
+    return shortest <= lease and lease * 2 <= stale_after
+
+
+def claim_cutoff(
+    now: dt.datetime, lease: dt.timedelta, heartbeat_at: dt.datetime | None
+) -> dt.datetime | None:
+    """Running claims taken before the returned time are lost (``now - lease``); None when the
+    session's heartbeat within the lease renewed every claim, so no running record is free."""
+    cutoff = now - lease
+    return None if heartbeat_at is not None and heartbeat_at >= cutoff else cutoff
+
+
+def claimable(
+    status: RecordStatus, started_at: dt.datetime | None, cutoff: dt.datetime | None
+) -> bool:
     """A fan-out chunk may claim the record: it is pending, or running under a claim taken
-    before ``cutoff`` (now minus the lease), whose chunk is taken for lost."""
+    before ``cutoff`` (:func:`claim_cutoff`), whose chunk is taken for lost."""
     if status is RecordStatus.PENDING:
         return True
-    return status is RecordStatus.RUNNING and started_at is not None and started_at < cutoff
+    return (
+        status is RecordStatus.RUNNING
+        and cutoff is not None
+        and started_at is not None
+        and started_at < cutoff
+    )
+
+
+def lease_end(
+    held: Iterable[dt.datetime | None], heartbeat_at: dt.datetime | None, lease: dt.timedelta
+) -> dt.datetime | None:
+    """When the last of the ``held`` claims (their ``started_at``) may end, renewed by the
+    session's heartbeat; None when nothing is held."""
+    starts = [start for start in held if start is not None]
+    if not starts:
+        return None
+    return max([*starts, *([heartbeat_at] if heartbeat_at is not None else [])]) + lease
 
 
 def fan_out_status(info: SyncSessionInfo, *, running_records: int) -> SessionStatus | None:

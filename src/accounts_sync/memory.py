@@ -296,22 +296,22 @@ class InMemorySyncSessionRepository:
             if session is None:
                 return None
             now = self.clock()
-            claimed, held, until = [], [], []
+            cutoff = rules.claim_cutoff(now, lease, session.heartbeat_at)
+            claimed, held, starts = [], [], []
             for instance_id in dict.fromkeys(instance_ids):
                 record = session.records.get(instance_id)
                 if record is None:
                     continue
-                if rules.claimable(record.status, record.started_at, now - lease):
+                if rules.claimable(record.status, record.started_at, cutoff):
                     session.records[instance_id] = attrs.evolve(
                         record, status=RecordStatus.RUNNING, started_at=now
                     )
                     claimed.append(instance_id)
                 elif record.status is RecordStatus.RUNNING:
                     held.append(instance_id)
-                    until.append((record.started_at or now) + lease)
-            return RecordClaim(
-                claimed=tuple(claimed), held=tuple(held), held_until=max(until, default=None)
-            )
+                    starts.append(record.started_at)
+            until = rules.lease_end(starts, session.heartbeat_at, lease)
+            return RecordClaim(claimed=tuple(claimed), held=tuple(held), held_until=until)
 
     def release_records(self, session_id: str, instance_ids: Sequence[int]) -> int:
         with self._lock:

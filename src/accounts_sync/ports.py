@@ -250,10 +250,12 @@ class SupportsRecordClaims(Protocol):
         self, session_id: str, instance_ids: Sequence[int], *, lease: dt.timedelta
     ) -> RecordClaim | None:
         """Compare-and-set each record ``pending → running``, or ``running → running`` when
-        its claim (``started_at``) is older than ``lease`` (``_lifecycle.claimable``), stamping
-        ``started_at``. ``None``, and no change, when the session is not running or a cancel
-        was requested. Ids without a record, or with a finished one, are neither claimed nor
-        held."""
+        both its claim (``started_at``) and the session's ``heartbeat_at`` are older than
+        ``lease`` (``_lifecycle.claim_cutoff`` and ``claimable``: a heartbeat renews every
+        claim of the session), stamping ``started_at``. ``held_until`` is when the held claims'
+        lease ends (``_lifecycle.lease_end``). ``None``, and no change, when the session is not
+        running or a cancel was requested. Ids without a record, or with a finished one, are
+        neither claimed nor held."""
         ...
 
     def release_records(self, session_id: str, instance_ids: Sequence[int]) -> int:

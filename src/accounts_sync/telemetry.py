@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._instrumentation import (
     APPLY_SPAN,
+    CHUNK_SPAN,
     COLLECT_SPAN,
     INSTANCE_SPAN,
     JOB_SPAN,
@@ -47,6 +48,7 @@ from ._telemetry import (
 
 __all__ = [
     "APPLY_SPAN",
+    "CHUNK_SPAN",
     "COLLECT_SPAN",
     "DB_SYSTEM",
     "ERROR_TYPE",

@@ -214,6 +214,7 @@ PUBLIC = {
         "APPLY_SPAN",
         "AttributeValue",
         "Attributes",
+        "CHUNK_SPAN",
         "COLLECT_SPAN",
         "DB_SYSTEM",
         "ERROR_TYPE",

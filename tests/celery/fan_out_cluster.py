@@ -112,9 +112,10 @@ def cluster(
     instances: int,
     workers: int = 2,
     env: Mapping[str, str] | None = None,
+    app: str = APP,
 ) -> Iterator[Cluster]:
-    """``workers`` worker processes (prefork, one child each) on a queue of their own, and a
-    fresh store of ``instances`` instances in ``database``."""
+    """``workers`` worker processes (prefork, one child each) of the Celery ``app`` module on a
+    queue of their own, and a fresh store of ``instances`` instances in ``database``."""
     engine = create_engine_for(database)
     create_all(engine, instances=instances_table)
     repository: SqlAlchemyInstanceRepository[Any] = SqlAlchemyInstanceRepository(engine)
@@ -144,7 +145,7 @@ def cluster(
     }
     try:
         for index in range(workers):
-            made.workers.append(_start_worker(workdir, queue, index, variables))
+            made.workers.append(_start_worker(workdir, queue, index, variables, app))
         wait_for(
             lambda: made.alive() and len(list(workdir.glob("ready-*"))) >= workers,
             "the workers to be ready",
@@ -162,7 +163,7 @@ def cluster(
 
 
 def _start_worker(
-    workdir: Path, queue: str, index: int, env: Mapping[str, str]
+    workdir: Path, queue: str, index: int, env: Mapping[str, str], app: str
 ) -> subprocess.Popen[bytes]:
     with (workdir / f"worker-{index}.log").open("wb") as log:
         return subprocess.Popen(
@@ -171,7 +172,7 @@ def _start_worker(
                 "-m",
                 "celery",
                 "-A",
-                APP,
+                app,
                 "worker",
                 "--pool=prefork",
                 "--concurrency=1",

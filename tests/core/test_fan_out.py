@@ -21,8 +21,8 @@ from accounts_sync import (
     SyncCategory,
     SyncType,
 )
-from accounts_sync._fan_out import DEFAULT_CHUNK_SIZE, FanOut, FanOutChunk
-from accounts_sync._full_sync import DEFAULT_STALE_AFTER, STALL_MARGIN
+from accounts_sync._fan_out import FanOut, FanOutChunk
+from accounts_sync._full_sync import DEFAULT_STALE_AFTER
 from accounts_sync._jobs import reap
 from accounts_sync.memory import InMemoryInstanceRepository, InMemorySyncSessionRepository
 from accounts_sync.ports import RecordOutcome
@@ -211,7 +211,11 @@ def test_a_running_chunk_stops_dispatching_on_cancel_and_releases_the_rest() -> 
         f.sessions.request_cancel(session_id)
         return {"success": True, "synced_count": 1}
 
-    f.service.script(3, call=cancel)
+    # Each call outlasts the commit window, so every start is written before the next call;
+    # the dispatcher hands out the instance after 3 at once, and its refused start drops it.
+    for instance_id in range(1, 11):
+        f.service.script(instance_id, delay=0.05)
+    f.service.script(3, call=cancel, delay=0.05)
     f.fan_out(session_id=session_id)
     result = f.fan_out.run_chunk(f.queue.popleft()[0])
     assert result.finished is SessionStatus.CANCELLED
@@ -229,6 +233,23 @@ def test_a_running_chunk_stops_dispatching_on_cancel_and_releases_the_rest() -> 
     info = f.sessions.get_session(session_id)
     assert info is not None
     assert (info.successful_instances, info.cancelled_instances) == (len(completed), len(cancelled))
+
+
+def test_a_cancel_seen_only_by_the_committer_still_ends_the_chunks_session() -> None:
+    # Instant calls: the dispatcher hands out every instance before the committer's refused
+    # start tells it of the cancel, so only the session knows; nothing may stay running.
+    f = fleet(10, chunk_size=10, max_workers=1)
+    session_id = f.prepare()
+    f.service.script(3, call=lambda _: f.sessions.request_cancel(session_id) and {"success": True})
+    f.fan_out(session_id=session_id)
+    result = f.fan_out.run_chunk(f.queue.popleft()[0])
+    assert result.finished is SessionStatus.CANCELLED
+    statuses = {r.status for r in f.sessions.list_records(session_id)}
+    assert statuses <= {RecordStatus.COMPLETED, RecordStatus.CANCELLED}
+    info = f.sessions.get_session(session_id)
+    assert info is not None and info.status is SessionStatus.CANCELLED
+    assert info.cancelled_instances > 0
+    assert_counters_add_up(info)
 
 
 def test_failures_are_isolated_redacted_and_an_instance_deleted_meanwhile_fails() -> None:
@@ -290,14 +311,43 @@ class WithoutClaims:
     """A session store of the classic protocol only (the fan-out refuses it)."""
 
 
-def test_the_default_lease_outlasts_a_live_chunk() -> None:
-    f = fleet(1, instance_timeout=60.0, max_workers=4, cancel_grace=30.0)
+def test_the_default_lease_is_half_of_stale_after_and_a_lease_must_fit() -> None:
+    f = fleet(1, heartbeat_interval=30.0)
     assert f.fan_out.chunk_size == 10
-    chunks = -(-DEFAULT_CHUNK_SIZE // 4)
-    default = FanOut(f.task, send=lambda chunk, delay: None)
-    assert default.lease == dt.timedelta(seconds=chunks * 60.0 + 30.0) + STALL_MARGIN
-    with pytest.raises(ValueError):
-        FanOut(f.task, send=lambda chunk, delay: None, lease=dt.timedelta(0))
+    assert FanOut(f.task, send=lambda chunk, delay: None).lease == dt.timedelta(minutes=5)
+    longest = DEFAULT_STALE_AFTER / 2
+    assert FanOut(f.task, send=lambda chunk, delay: None, lease=longest).lease == longest
+    for unfit in (dt.timedelta(0), dt.timedelta(seconds=89), longest + dt.timedelta(seconds=1)):
+        with pytest.raises(ValueError, match="lease must span 3 heartbeat intervals"):
+            FanOut(f.task, send=lambda chunk, delay: None, lease=unfit)
+
+
+def _sent_in_two_chunks(clock: ManualClock) -> tuple[Fleet, str, list[FanOutChunk]]:
+    """A fan-out of 6 instances with the default lease, its 2 chunks sent but not run."""
+    f = fleet(6, clock=clock, chunk_size=3)
+    session_id = f.prepare()
+    f.fan_out(session_id=session_id)
+    chunks = [chunk for chunk, _ in f.queue]
+    f.queue.clear()
+    return f, session_id, chunks
+
+
+def test_a_live_chunks_heartbeat_renews_the_sessions_claims(clock: ManualClock) -> None:
+    f, session_id, (lost, _live) = _sent_in_two_chunks(clock)
+    lease = f.fan_out.lease
+    assert f.sessions.claim_records(session_id, lost.instance_ids, lease=lease)
+    clock.advance(lease - dt.timedelta(minutes=1))
+    f.sessions.heartbeat(session_id)  # the other chunk, alive and running
+    clock.advance(dt.timedelta(minutes=2))  # the claim is past the lease, the heartbeat not
+    held = f.fan_out.run_chunk(lost)
+    assert (held.claimed, set(held.held)) == (0, {1, 2, 3})
+    claim = f.sessions.claim_records(session_id, lost.instance_ids, lease=lease)
+    assert claim is not None and claim.held_until == clock() + lease - dt.timedelta(minutes=2)
+    clock.advance(lease - dt.timedelta(minutes=2) + dt.timedelta(seconds=1))
+    ((resent, _),) = f.queue
+    f.queue.clear()
+    assert f.fan_out.run_chunk(resent).claimed == 3
+    assert sorted(f.service.called_ids()) == [1, 2, 3]
 
 
 def test_a_chunk_payload_round_trips() -> None:
@@ -308,17 +358,19 @@ def test_a_chunk_payload_round_trips() -> None:
     assert chunk.instance_ids == (3, 1) and chunk.sync_type is SyncType.SCHEDULED_TASK
 
 
-def test_the_reaper_fails_a_session_whose_chunks_are_lost(clock: ManualClock) -> None:
-    f = fleet(6, clock=clock, chunk_size=3, lease=dt.timedelta(minutes=3))
-    session_id = f.prepare()
-    f.fan_out(session_id=session_id)
-    ran, lost = (chunk for chunk, _ in f.queue)
-    f.queue.clear()
+def test_the_reaper_fails_a_session_whose_chunks_are_lost_for_longer_than_the_lease(
+    clock: ManualClock,
+) -> None:
+    f, session_id, (ran, lost) = _sent_in_two_chunks(clock)
+    lease = f.fan_out.lease
     f.fan_out.run_chunk(ran)
     # The other chunk's process claimed its records and died; its message never came back.
-    assert f.sessions.claim_records(session_id, lost.instance_ids, lease=f.fan_out.lease)
-    clock.advance(DEFAULT_STALE_AFTER + dt.timedelta(seconds=1))
-    assert reap(f.sessions, DEFAULT_STALE_AFTER, f.task.stalled_after, TEXTS) == [session_id]
+    assert f.sessions.claim_records(session_id, lost.instance_ids, lease=lease)
+    clock.advance(lease + dt.timedelta(seconds=1))
+    # The lease is over: a redelivered chunk could take the records; the reaper waits.
+    assert reap(f.sessions, f.task.stale_after, f.task.stalled_after, TEXTS) == []
+    clock.advance(lease)
+    assert reap(f.sessions, f.task.stale_after, f.task.stalled_after, TEXTS) == [session_id]
     info = f.sessions.get_session(session_id)
     assert info is not None
     assert (info.status, info.error_message) == (SessionStatus.FAILED, TEXTS.session_interrupted)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -25,13 +24,14 @@ from accounts_sync.sqlalchemy import (
     instances_table,
     sqlite_url,
 )
-from accounts_sync.telemetry import INSTANCE_SPAN, JOB_SPAN, LAUNCH_SPAN, RUN_SPAN, SESSION_ID
+from accounts_sync.telemetry import INSTANCE_SPAN, JOB_SPAN, LAUNCH_SPAN, RUN_SPAN
 from accounts_sync.testing import ScriptedSyncService, make_instances
 from tests.celery.fan_out_cluster import ROOT, purge, stop
 from tests.celery.test_worker_process import _wait_for
 
 from ..conftest import REDIS_URL, require_server
 from .conftest import Telemetry
+from .span_file import read_spans
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -78,12 +78,6 @@ def worker(tmp_path: Path) -> Iterator[tuple[AccountsSyncActionsService[Any], Pa
         engine.dispose()
 
 
-def _worker_spans(path: Path, session_id: str) -> list[dict[str, Any]]:
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    spans = [json.loads(line) for line in lines]
-    return [span for span in spans if span["attributes"].get(SESSION_ID) == session_id]
-
-
 def test_the_workers_spans_continue_the_requests_trace(
     otel: Telemetry, worker: tuple[AccountsSyncActionsService[Any], Path]
 ) -> None:
@@ -101,8 +95,8 @@ def test_the_workers_spans_continue_the_requests_trace(
     assert info.status is SessionStatus.COMPLETED
     spans = _wait_for(
         lambda: (
-            [s for s in _worker_spans(spans_file, session_id) if s["name"] == JOB_SPAN]
-            and _worker_spans(spans_file, session_id)
+            [s for s in read_spans(spans_file, session_id) if s["name"] == JOB_SPAN]
+            and read_spans(spans_file, session_id)
         ),
         "the worker's job span",
     )

@@ -16,12 +16,15 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 import attrs
 
 from .._clock import utc_now
+from .._enums import SessionStatus
 from .._errors import ConflictError, NotFoundError
+from .._instrumentation import sessions_ended
 from .._lifecycle import MAX_SESSION_ID_LENGTH, fits_integer, plausible_session_id
 from .._messages import Messages
 from .._pages import page_records, page_sessions
 from .._service import AccountsSyncActionsService, AccountsSyncBackgroundPreparedSession
 from .._sessions import SyncSessionInfo
+from ..ports import SyncSessionRepository
 from ._http_authorize import Action, Authorize, Authorizer, Refusal, Target
 from ._http_errors import (
     HttpResponse,
@@ -393,9 +396,19 @@ def _cancel_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
                 texts.session_not_cancellable, extra={"session_id": info.session_id}
             )
         tx.commit()
+        if info.status is SessionStatus.PENDING:
+            _count_if_cancelled(sessions, info.session_id)
         return ok_envelope(texts.session_cancelled, {"session_id": info.session_id})
 
     return _in_transaction(call.transaction(), cancel)
+
+
+def _count_if_cancelled(sessions: SyncSessionRepository, session_id: str) -> None:
+    """Count a pending session the cancel ended at once: no run claims it, so no run counts it.
+    One that was claimed meanwhile is still running, and its run counts it when it ends."""
+    current = sessions.get_session(session_id)
+    if current is not None and current.status is SessionStatus.CANCELLED:
+        sessions_ended(SessionStatus.CANCELLED)
 
 
 # The methods each route answers: HEAD wherever GET, as HTTP expects.

@@ -218,8 +218,9 @@ def register_full_sync_task(
     ``reject_on_worker_lost``, so a chunk whose process died is delivered again): the
     full-sync task then splits the session into chunks of ``chunk_size`` instances, each run
     by whichever worker process takes it, with ``max_workers`` threads of the service's
-    ``FullSyncTask``; a record whose claim is older than ``lease`` is claimed again (default:
-    see :class:`~accounts_sync._fan_out.FanOut`). The service's session store must support
+    ``FullSyncTask``; a record is claimed again once ``lease`` has passed since its claim
+    and the session's last heartbeat (default: half the task's ``stale_after``, see
+    :class:`~accounts_sync._fan_out.FanOut`). The service's session store must support
     record claims (the SQLAlchemy and Django stores do).
     """
     if not callable(factory):

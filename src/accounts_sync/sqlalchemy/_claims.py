@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -27,6 +27,7 @@ __all__ = ["RecordClaims"]
 
 _RUNNING = RecordStatus.RUNNING.value
 _PENDING = RecordStatus.PENDING.value
+_SESSION_RUNNING = SessionStatus.RUNNING.value
 
 
 @explain_missing_tables
@@ -41,9 +42,9 @@ class RecordClaims:
 
     _statements: Statements
 
-    def _locked(self, conn: Connection, session_id: str) -> tuple[str, bool] | None:
-        row = conn.execute(self._statements.lock, {"p_session_id": session_id}).one_or_none()
-        return None if row is None else (row.status, bool(row.cancel_requested))
+    def _locked(self, conn: Connection, session_id: str) -> sa.Row[Any] | None:
+        """The session row (``status``, ``cancel_requested``, ``heartbeat_at``), locked."""
+        return conn.execute(self._statements.lock, {"p_session_id": session_id}).one_or_none()
 
     def claim_records(
         self, session_id: str, instance_ids: Sequence[int], *, lease: dt.timedelta
@@ -53,36 +54,39 @@ class RecordClaims:
         ids = list(dict.fromkeys(instance_ids))
         claimed: list[int] = []
         held: list[int] = []
-        latest: list[dt.datetime] = []
+        starts: list[dt.datetime | None] = []
         with self._scope.write() as conn:
-            if self._locked(conn, session_id) != (SessionStatus.RUNNING.value, False):
+            session = self._locked(conn, session_id)
+            if session is None or session.status != _SESSION_RUNNING or session.cancel_requested:
                 return None
             now = self.clock()
+            heartbeat = None if session.heartbeat_at is None else as_utc(session.heartbeat_at)
+            cutoff = rules.claim_cutoff(as_utc(now), lease, heartbeat)
             for part in rules.batched(ids):
-                taken, holding, started = self._claim_part(conn, session_id, part, now - lease, now)
+                taken, holding, started = self._claim_part(conn, session_id, part, cutoff, now)
                 claimed += taken
                 held += holding
-                latest += started
-        until = max(latest, default=None)
-        return RecordClaim(
-            claimed=tuple(claimed),
-            held=tuple(held),
-            held_until=None if until is None else as_utc(until) + lease,
-        )
+                starts += [None if start is None else as_utc(start) for start in started]
+        until = rules.lease_end(starts, heartbeat, lease)
+        return RecordClaim(claimed=tuple(claimed), held=tuple(held), held_until=until)
 
     def _claim_part(
         self,
         conn: Connection,
         session_id: str,
         ids: Sequence[int],
-        cutoff: dt.datetime,
+        cutoff: dt.datetime | None,
         now: dt.datetime,
-    ) -> tuple[list[int], list[int], list[dt.datetime]]:
+    ) -> tuple[list[int], list[int], list[dt.datetime | None]]:
         records = self.tables.records
         # ``rules.claimable`` in SQL.
-        claimable = sa.or_(
-            records.c.status == _PENDING,
-            sa.and_(records.c.status == _RUNNING, records.c.started_at < cutoff),
+        claimable = (
+            records.c.status == _PENDING
+            if cutoff is None
+            else sa.or_(
+                records.c.status == _PENDING,
+                sa.and_(records.c.status == _RUNNING, records.c.started_at < cutoff),
+            )
         )
         mine = sa.and_(records.c.session_id == session_id, records.c.instance_id.in_(ids))
         rows = conn.execute(
@@ -111,7 +115,7 @@ class RecordClaims:
         released = 0
         with self._scope.write() as conn:
             locked = self._locked(conn, session_id)
-            if locked is None or locked[0] != SessionStatus.RUNNING.value:
+            if locked is None or locked.status != _SESSION_RUNNING:
                 return 0
             for part in rules.batched(list(dict.fromkeys(instance_ids))):
                 released += conn.execute(

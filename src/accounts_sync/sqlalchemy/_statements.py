@@ -59,7 +59,7 @@ class Statements:
         ).table_valued("instance_id", "instance_name")
         new_rows = pending.render_derived()
         return cls(
-            lock=sa.select(sessions.c.status, sessions.c.cancel_requested)
+            lock=sa.select(sessions.c.status, sessions.c.cancel_requested, sessions.c.heartbeat_at)
             .where(sessions.c.session_id == sa.bindparam("p_session_id"))
             .with_for_update(),
             insert=sa.insert(records),

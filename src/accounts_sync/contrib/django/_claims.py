@@ -32,6 +32,7 @@ class RecordClaims:
     if TYPE_CHECKING:
 
         def _records(self, session_id: str) -> Any: ...
+        def _sessions(self) -> Any: ...
         def _now(self) -> dt.datetime: ...
         def _lock_session(self, session_id: str, **conditions: Any) -> bool: ...
 
@@ -42,13 +43,19 @@ class RecordClaims:
             return None
         claimed: list[int] = []
         held: list[int] = []
-        until: list[dt.datetime] = []
+        starts: list[dt.datetime | None] = []
         with transaction.atomic(using=self.using):
             running = {"status": SessionStatus.RUNNING.value, "cancel_requested": False}
             if not self._lock_session(session_id, **running):
                 return None
             now = self._now()
-            cutoff = as_utc(now) - lease
+            heartbeat = _utc(
+                self._sessions()
+                .filter(session_id=session_id)
+                .values_list("heartbeat_at", flat=True)
+                .first()
+            )
+            cutoff = rules.claim_cutoff(as_utc(now), lease, heartbeat)
             for part in rules.batched(list(dict.fromkeys(instance_ids))):
                 rows = self._records(session_id).filter(
                     instance_id__in=part, status__in=(_PENDING, _RUNNING)
@@ -57,20 +64,18 @@ class RecordClaims:
                 for instance_id, status, started_at in rows.values_list(
                     "instance_id", "status", "started_at"
                 ):
-                    started = None if started_at is None else as_utc(started_at)
-                    if rules.claimable(RecordStatus(status), started, cutoff):
+                    if rules.claimable(RecordStatus(status), _utc(started_at), cutoff):
                         taken.append(instance_id)
                     else:
                         held.append(instance_id)
-                        until.append((started or cutoff) + lease)
+                        starts.append(_utc(started_at))
                 if taken:
                     self._records(session_id).filter(instance_id__in=taken).update(
                         status=_RUNNING, started_at=now
                     )
                     claimed += taken
-        return RecordClaim(
-            claimed=tuple(claimed), held=tuple(held), held_until=max(until, default=None)
-        )
+        until = rules.lease_end(starts, heartbeat, lease)
+        return RecordClaim(claimed=tuple(claimed), held=tuple(held), held_until=until)
 
     def release_records(self, session_id: str, instance_ids: Sequence[int]) -> int:
         if not rules.plausible_session_id(session_id):
@@ -91,3 +96,7 @@ class RecordClaims:
         if not rules.plausible_session_id(session_id):
             return 0
         return int(self._records(session_id).filter(status=_RUNNING).count())
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else as_utc(value)

@@ -28,6 +28,14 @@ def _claims(sessions: SyncSessionRepository) -> SupportsRecordClaims:
     return sessions
 
 
+def _claimed(sessions: SyncSessionRepository, ids: list[int]) -> tuple[SupportsRecordClaims, str]:
+    """A running session of two records, ``ids`` of them claimed."""
+    claims = _claims(sessions)
+    session_id = running(sessions, ["a", "b"])
+    assert claims.claim_records(session_id, ids, lease=LEASE) is not None
+    return claims, session_id
+
+
 class ClaimContract:
     """Needs the ``sessions``, ``clock`` and ``thread_safe`` fixtures."""
 
@@ -52,9 +60,7 @@ class ClaimContract:
     def test_a_claim_older_than_the_lease_is_taken_again_and_done_records_never(
         self, sessions: SyncSessionRepository, clock: ManualClock
     ) -> None:
-        claims = _claims(sessions)
-        session_id = running(sessions, ["a", "b"])
-        assert claims.claim_records(session_id, [1, 2], lease=LEASE) is not None
+        claims, session_id = _claimed(sessions, [1, 2])
         sessions.finish_records(session_id, [outcome(1)])
         clock.advance(LEASE + dt.timedelta(seconds=1))
         lost = claims.claim_records(session_id, [1, 2], lease=LEASE)
@@ -65,6 +71,35 @@ class ClaimContract:
         info = sessions.get_session(session_id)
         assert info is not None
         assert info.successful_instances == 2
+
+    def test_a_heartbeat_renews_every_claim_of_the_session(
+        self, sessions: SyncSessionRepository, clock: ManualClock
+    ) -> None:
+        claims, session_id = _claimed(sessions, [1, 2])
+        clock.advance(LEASE - dt.timedelta(minutes=1))
+        sessions.heartbeat(session_id)  # a live chunk of the session
+        beat = clock()
+        clock.advance(dt.timedelta(minutes=2))
+        held = claims.claim_records(session_id, [1, 2], lease=LEASE)
+        assert held is not None
+        assert (held.claimed, set(held.held), held.held_until) == ((), {1, 2}, beat + LEASE)
+        clock.advance(beat + LEASE + dt.timedelta(seconds=1) - clock())
+        lost = claims.claim_records(session_id, [1, 2], lease=LEASE)
+        assert lost is not None
+        assert (set(lost.claimed), lost.held) == ({1, 2}, ())
+
+    def test_the_reaper_fails_a_session_once_its_leases_are_over_for_a_lease(
+        self, sessions: SyncSessionRepository, clock: ManualClock
+    ) -> None:
+        claims, session_id = _claimed(sessions, [1])
+        clock.advance(LEASE + dt.timedelta(seconds=1))
+        # Over, but not for a whole lease yet: a redelivered chunk may still take the records.
+        assert sessions.reap_stale(stale_after=LEASE * 2) == []
+        clock.advance(LEASE)
+        assert sessions.reap_stale(stale_after=LEASE * 2) == [session_id]
+        assert statuses(sessions, session_id) == [RecordStatus.FAILED, RecordStatus.FAILED]
+        assert claims.claim_records(session_id, [1, 2], lease=LEASE) is None
+        assert_counters_add_up(sessions.get_session(session_id))
 
     def test_no_claim_once_cancel_is_requested_or_the_session_is_over(
         self, sessions: SyncSessionRepository
