@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +36,6 @@ class Statements:
     start: sa.Update
     gated_start: sa.Update
     close: sa.Update
-    close_arrays: sa.Update
     count: sa.Update
     heartbeat: sa.Update
 
@@ -99,7 +97,6 @@ class Statements:
                 details=sa.bindparam("p_details"),
                 completed_at=sa.bindparam("p_now"),
             ),
-            close_arrays=_close_arrays(records, in_session),
             count=sa.update(sessions)
             .where(
                 sessions.c.session_id == sa.bindparam("p_session_id"),
@@ -195,10 +192,6 @@ class Statements:
         """Write ``outcomes`` onto their records if still running; how many it closed."""
         if not outcomes:
             return 0
-        if len(outcomes) > 1 and conn.dialect.name == "postgresql":
-            # One statement instead of psycopg's executemany, which costs Python per row.
-            arrays = close_arrays(session_id, outcomes, now, conn.dialect)
-            return int(conn.execute(self.close_arrays, arrays).rowcount)
         parameters = [close_parameters(session_id, o, now) for o in outcomes]
         close = self.close
         if len(parameters) == 1 or conn.dialect.supports_sane_multi_rowcount:
@@ -218,58 +211,5 @@ def close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) 
         "p_items_deleted": outcome.items_deleted,
         "p_error_message": outcome.error_message,
         "p_details": outcome.details,
-        "p_now": now,
-    }
-
-
-_CLOSED_COLUMNS = ("items_synced", "items_created", "items_updated", "items_deleted")
-
-
-def _close_arrays(records: sa.Table, in_session: sa.ColumnElement[bool]) -> sa.Update:
-    """``close`` for many records in one PostgreSQL statement: the rows of parallel arrays
-    (details as JSON text), each joined to its record by the unique key."""
-    rows = (
-        sa.func.unnest(
-            sa.bindparam("p_instance_ids", type_=postgresql.ARRAY(sa.BigInteger)),
-            sa.bindparam("p_statuses", type_=postgresql.ARRAY(sa.String)),
-            *(
-                sa.bindparam(f"p_{name}", type_=postgresql.ARRAY(sa.Integer))
-                for name in _CLOSED_COLUMNS
-            ),
-            sa.bindparam("p_error_messages", type_=postgresql.ARRAY(sa.Text)),
-            sa.bindparam("p_details", type_=postgresql.ARRAY(sa.Text)),
-        )
-        .table_valued("instance_id", "status", *_CLOSED_COLUMNS, "error_message", "details")
-        .render_derived()
-    )
-    return (
-        sa.update(records)
-        .where(
-            in_session,
-            records.c.instance_id == rows.c.instance_id,
-            records.c.status == RecordStatus.RUNNING.value,
-        )
-        .values(
-            status=rows.c.status,
-            **{name: rows.c[name] for name in _CLOSED_COLUMNS},
-            error_message=rows.c.error_message,
-            details=sa.cast(rows.c.details, postgresql.JSON),
-            completed_at=sa.bindparam("p_now"),
-        )
-    )
-
-
-def close_arrays(
-    session_id: str, outcomes: Sequence[RecordOutcome], now: dt.datetime, dialect: sa.Dialect
-) -> dict[str, Any]:
-    """The parameters of ``close_arrays``: details as the text the JSON column would store."""
-    dump = dialect._json_serializer or json.dumps
-    return {
-        "p_session_id": session_id,
-        "p_instance_ids": [o.instance_id for o in outcomes],
-        "p_statuses": [o.status.value for o in outcomes],
-        **{f"p_{name}": [getattr(o, name) for o in outcomes] for name in _CLOSED_COLUMNS},
-        "p_error_messages": [o.error_message for o in outcomes],
-        "p_details": [None if o.details is None else dump(o.details) for o in outcomes],
         "p_now": now,
     }
