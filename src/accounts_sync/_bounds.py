@@ -7,12 +7,13 @@ each limit's reason.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ._enums import RecordStatus
-from ._redaction import clean, describe_error, jsonable
+from ._redaction import MASK, clean, describe_error, is_sensitive_key, jsonable, redact_text
 from ._sessions import RecordOutcome
 
 __all__ = [
@@ -195,10 +196,64 @@ def _summary(source: Mapping[Any, Any], text_limit: int) -> dict[str, Any]:
 
 def storable_details(result: object) -> dict[str, Any]:
     """Redact (``clean``) and fit a sync result: what a record's ``details`` may hold."""
+    flat = _flat_details(result)
+    return _walked_details(result) if flat is None else flat
+
+
+def _walked_details(result: object) -> dict[str, Any]:
     window = fit_details(
         result, text_limit=_WINDOW * MESSAGE_LIMIT, size_limit=_WINDOW * DETAILS_BYTES
     )
     return fit_details(clean(window))
+
+
+# Characters of JSON one character may take: ``\ud83d\ude00`` for an astral one.
+_ESCAPED = 12
+_SCALAR_JSON = 24  # the longest JSON of an int64, a finite float, true, false or null
+
+
+def _flat_details(result: object) -> dict[str, Any] | None:
+    """``_walked_details(result)`` in one pass for the common result, a plain dict of text keys
+    and scalar values that no bound cuts; None for anything else (which takes the walk).
+
+    Every check here is one the walk makes and would act on; ``worst`` bounds the JSON of both
+    the input and the output, so neither size check of the walk can fail.
+    """
+    if type(result) is not dict:
+        return None
+    fitted: dict[str, Any] = {}
+    worst = 2
+    for key, item in result.items():
+        if type(key) is not str or len(key) > KEY_LIMIT or not _safe(key):
+            return None
+        kind = type(item)
+        if kind is str:
+            if len(item) > MESSAGE_LIMIT or not _safe(item):
+                return None
+            stored = MASK if is_sensitive_key(key) else redact_text(item)
+            if len(stored) > MESSAGE_LIMIT:
+                return None
+            size = _ESCAPED * max(len(item), len(stored)) + 2
+        elif _storable_scalar(item, kind):
+            stored, size = MASK if is_sensitive_key(key) else item, _SCALAR_JSON
+        else:
+            return None
+        fitted[key] = stored
+        worst += _ESCAPED * len(key) + 6 + size  # the key's quotes, ``": "`` and ``", "``
+    return fitted if worst <= DETAILS_BYTES else None
+
+
+def _storable_scalar(item: object, kind: type) -> bool:
+    if item is None or kind is bool:
+        return True
+    if kind is int:
+        return -_INT64 <= item < _INT64  # type: ignore[operator]
+    return kind is float and math.isfinite(item)  # type: ignore[arg-type]
+
+
+def _safe(text: str) -> bool:
+    """True when ``fit_text`` would leave ``text``'s characters as they are."""
+    return (text.isascii() and "\x00" not in text) or _UNSAFE.search(text) is None
 
 
 def storable_error(error: BaseException) -> str:

@@ -274,6 +274,9 @@ class _Run(Generic[InstanceT]):
             on_abandoned_exit=lambda: task._count_abandoned(-1),
         )
         self._tokens = itertools.count()
+        # Fixed for the run: every deadline is then later than the ones handed out before it,
+        # so ``in_flight`` (a dict, in dispatch order) is also in deadline order.
+        self._timeout = task.instance_timeout or float("inf")
         self._slots = task.max_workers  # fewer once stuck threads can no longer be replaced
         self._cancel_at: float | None = None  # when the cancel grace ends
 
@@ -355,7 +358,7 @@ class _Run(Generic[InstanceT]):
         batch = [pending.popleft() for _ in range(min(free, len(pending)))]
         # Queued before the workers get them: the committer starts a record before it closes it.
         journal.start([item.id for item in batch])
-        deadline = time.monotonic() + (self.task.instance_timeout or float("inf"))
+        deadline = time.monotonic() + self._timeout
         for item in batch:
             token = next(self._tokens)
             in_flight[token] = (item, deadline)
@@ -380,7 +383,7 @@ class _Run(Generic[InstanceT]):
             self._cancel_at = time.monotonic() + self.task.cancel_grace
 
     def _wake_at(self, in_flight: dict[int, tuple[InstanceT, float]]) -> float:
-        earliest = min(deadline for _, deadline in in_flight.values())
+        _, earliest = next(iter(in_flight.values()))  # in deadline order (see ``_timeout``)
         # Finite even without a timeout; the committer wakes this thread sooner when it sees a
         # cancel or stops.
         wake = min(earliest, time.monotonic() + _CANCEL_POLL)
@@ -406,7 +409,7 @@ class _Run(Generic[InstanceT]):
 
     def _expire(self, in_flight: dict[int, tuple[InstanceT, float]]) -> list[RecordOutcome]:
         now = time.monotonic()
-        expired = [token for token, (_, deadline) in in_flight.items() if deadline <= now]
+        expired = list(itertools.takewhile(lambda token: in_flight[token][1] <= now, in_flight))
         outcomes = []
         for token in expired:
             item, _ = in_flight.pop(token)

@@ -15,6 +15,8 @@ from accounts_sync._bounds import (
     KEY_LIMIT,
     MESSAGE_LIMIT,
     NAME_LIMIT,
+    _flat_details,
+    _walked_details,
     fit_count,
     fit_details,
     fit_name,
@@ -202,3 +204,51 @@ def test_unstorable_names_only_the_error_type() -> None:
         status=RecordStatus.FAILED,
         error_message="DataError: value could not be stored",
     )
+
+
+# Flat results as sync services return them, with the keys that get masked and the texts that
+# hold secrets, plus everything the one-pass fitting must hand to the walk.
+flat_keys = (
+    hostile_text
+    | st.sampled_from(["status", "message", "password", "apiKey", "x-auth", "k" * (KEY_LIMIT + 1)])
+    | st.integers()
+)
+flat_values = (
+    leaves
+    | st.sampled_from(
+        [
+            "postgresql://u:hunter2@db:5432/x",
+            "token=abc&x=1",
+            "Authorization: Bearer abcdefghijklmnopqrstu",
+            "a=b" * 3_000,
+            "\U0001f600" * MESSAGE_LIMIT,
+            2**63,
+            -(2**63),
+            2**63 - 1,
+            float("nan"),
+        ]
+    )
+    | st.lists(st.integers(), max_size=2)
+)
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(flat_keys, flat_values, max_size=8))
+def test_flat_details_fit_exactly_as_the_walk_does(result: dict[Any, Any]) -> None:
+    flat = _flat_details(result)
+    if flat is not None:
+        assert flat == _walked_details(result)
+        assert json.dumps(flat) == json.dumps(_walked_details(result))
+    assert storable_details(result) == _walked_details(result)
+
+
+@given(st.integers(min_value=1, max_value=200), st.sampled_from(["é", "\U0001f600", "a", "\x01"]))
+def test_flat_details_near_the_size_limit_fit_as_the_walk_does(keys: int, char: str) -> None:
+    result = {f"key{index}": char * (MESSAGE_LIMIT // 4) for index in range(keys)}
+    assert storable_details(result) == _walked_details(result)
+
+
+def test_a_plain_result_takes_the_one_pass_fitting() -> None:
+    result = {"success": True, "synced_count": 3, "status": "completed", "message": "ok"}
+    result["token"] = 1
+    assert _flat_details(result) == {**result, "token": "***"}

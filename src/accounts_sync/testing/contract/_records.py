@@ -164,6 +164,49 @@ class RecordContract:
         assert info.progress == 50.0
         assert_counters_add_up(info)
 
+    def test_each_outcome_of_a_batch_lands_on_its_own_record(
+        self, sessions: SyncSessionRepository
+    ) -> None:
+        session_id = running(sessions, [f"db-{i}" for i in range(1, 7)])
+        sessions.start_records(session_id, [1, 2, 3, 4, 5, 6])
+        written = [
+            outcome(
+                i,
+                ok=i % 2 == 0,
+                items_synced=i,
+                items_created=10 * i,
+                items_updated=i + 1,
+                items_deleted=i + 2,
+                error_message=None if i % 2 == 0 else f"err {i}",
+                details=None if i == 3 else {"n": i, "text": 'é\n"q"', "list": [i, None]},
+            )
+            for i in range(1, 7)
+        ]
+        sessions.finish_records(session_id, written)
+        assert [
+            (
+                r.status,
+                r.items_synced,
+                r.items_created,
+                r.items_updated,
+                r.items_deleted,
+                r.error_message,
+                r.details,
+            )
+            for r in sessions.list_records(session_id)
+        ] == [
+            (
+                o.status,
+                o.items_synced,
+                o.items_created,
+                o.items_updated,
+                o.items_deleted,
+                o.error_message,
+                o.details,
+            )
+            for o in written
+        ]
+
     def test_only_running_records_are_finished_and_counted(
         self, sessions: SyncSessionRepository
     ) -> None:
