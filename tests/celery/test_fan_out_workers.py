@@ -105,7 +105,7 @@ def test_a_worker_killed_mid_chunk_and_the_session_still_completes(workdir: Path
 
 
 def test_a_duplicate_chunk_delivery_syncs_nothing_twice(workdir: Path) -> None:
-    env = {"ACCOUNTS_SYNC_FANOUT_SLEEP_MS": "10", "ACCOUNTS_SYNC_FANOUT_LEASE": "2"}
+    env = {"ACCOUNTS_SYNC_FANOUT_SLEEP_MS": "10", "ACCOUNTS_SYNC_FANOUT_LEASE": "3"}
     with _cluster(workdir, 150, **env) as made:
         prepared = made.service.prepare_background_full_sync(created_by=None)
         session_id = prepared.session_id
