@@ -123,7 +123,8 @@ _MARIADB_BITS: tuple[tuple[str | None, tuple[int, int, int]], ...] = (
     ("SHOW CREATE ROUTINE", (11, 3, 0)),
 )
 _GRANT_BIT = 10
-_SSL_TYPES = ("", "ANY", "X509", "SPECIFIED")
+# MariaDB's ``SSL_type`` enum in its order, as ``mysql.user`` names it (upper-cased there).
+_SSL_TYPES = tuple(name.upper() for name in ("", "any", "x509", "specified"))
 _TRUE = frozenset({"1", "true", "y", "yes"})
 
 
