@@ -103,6 +103,19 @@ class Cluster:
         )
 
 
+def worker_env(workdir: Path, *, broker: str, queue: str, database: str) -> dict[str, str]:
+    """The environment a test's worker app reads (``tests/celery/*_app.py``), importable from
+    the repository root."""
+    return {
+        **os.environ,
+        "ACCOUNTS_SYNC_TEST_DIR": str(workdir),
+        "ACCOUNTS_SYNC_TEST_BROKER": broker,
+        "ACCOUNTS_SYNC_TEST_QUEUE": queue,
+        "ACCOUNTS_SYNC_TEST_DB": database,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+
+
 @contextlib.contextmanager
 def cluster(
     workdir: Path,
@@ -135,12 +148,7 @@ def cluster(
         producer=producer,
     )
     variables = {
-        **os.environ,
-        "ACCOUNTS_SYNC_TEST_DIR": str(workdir),
-        "ACCOUNTS_SYNC_TEST_BROKER": broker,
-        "ACCOUNTS_SYNC_TEST_QUEUE": queue,
-        "ACCOUNTS_SYNC_TEST_DB": database,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **worker_env(workdir, broker=broker, queue=queue, database=database),
         **(env or {}),
     }
     try:

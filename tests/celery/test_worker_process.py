@@ -8,7 +8,6 @@ its own, so parallel runs on the same Redis never collide.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -34,11 +33,10 @@ from accounts_sync.sqlalchemy import (
 from accounts_sync.testing import ScriptedSyncService, make_instances
 
 from ..conftest import REDIS_URL, require_server
-from .fan_out_cluster import purge, stop, wait_for
+from .fan_out_cluster import ROOT, purge, stop, wait_for, worker_env
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(180)]
 
-ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = 4
 WAIT = 45.0
 
@@ -98,14 +96,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     instances.upsert(make_instances(INSTANCES))
 
     queue = f"accounts_sync_test_{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "ACCOUNTS_SYNC_TEST_DIR": str(workdir),
-        "ACCOUNTS_SYNC_TEST_BROKER": REDIS_URL,
-        "ACCOUNTS_SYNC_TEST_QUEUE": queue,
-        "ACCOUNTS_SYNC_TEST_DB": db_url,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
+    env = worker_env(workdir, broker=REDIS_URL, queue=queue, database=db_url)
     worker_log = workdir / "worker.log"
     with worker_log.open("wb") as log:
         process = subprocess.Popen(

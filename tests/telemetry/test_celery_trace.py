@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -26,8 +25,7 @@ from accounts_sync.sqlalchemy import (
 )
 from accounts_sync.telemetry import INSTANCE_SPAN, JOB_SPAN, LAUNCH_SPAN, RUN_SPAN
 from accounts_sync.testing import ScriptedSyncService, make_instances
-from tests.celery.fan_out_cluster import ROOT, purge, stop
-from tests.celery.test_worker_process import _wait_for
+from tests.celery.fan_out_cluster import ROOT, purge, stop, wait_for, worker_env
 
 from ..conftest import REDIS_URL, require_server
 from .conftest import Telemetry
@@ -48,14 +46,7 @@ def worker(tmp_path: Path) -> Iterator[tuple[AccountsSyncActionsService[Any], Pa
     instances = SqlAlchemyInstanceRepository(engine)
     instances.upsert(make_instances(INSTANCES))
     queue = f"accounts_sync_test_{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "ACCOUNTS_SYNC_TEST_DIR": str(tmp_path),
-        "ACCOUNTS_SYNC_TEST_BROKER": REDIS_URL,
-        "ACCOUNTS_SYNC_TEST_QUEUE": queue,
-        "ACCOUNTS_SYNC_TEST_DB": db_url,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
+    env = worker_env(tmp_path, broker=REDIS_URL, queue=queue, database=db_url)
     command = [sys.executable, "-m", "celery", "-A", "tests.telemetry.otel_worker_app"]
     command += ["worker", "--pool=solo", "--queues", queue, "--hostname", f"{queue}@%h"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -69,7 +60,7 @@ def worker(tmp_path: Path) -> Iterator[tuple[AccountsSyncActionsService[Any], Pa
         launcher=CeleryLauncher(producer, queue=queue),
     )
     try:
-        _wait_for(lambda: (tmp_path / "ready.json").exists(), "the worker to be ready")
+        wait_for(lambda: (tmp_path / "ready.json").exists(), "the worker to be ready")
         yield service, tmp_path / "spans.jsonl"
     finally:
         stop(process, signal.SIGTERM)
@@ -88,12 +79,12 @@ def test_the_workers_spans_continue_the_requests_trace(
         service.launch_background_full_sync(prepared=prepared)
     session_id = prepared.session_id
 
-    info = _wait_for(
+    info = wait_for(
         lambda: (found := service.sessions.get_session(session_id)) and found.is_terminal and found,
         "the session to finish",
     )
     assert info.status is SessionStatus.COMPLETED
-    spans = _wait_for(
+    spans = wait_for(
         lambda: (
             [s for s in read_spans(spans_file, session_id) if s["name"] == JOB_SPAN]
             and read_spans(spans_file, session_id)
