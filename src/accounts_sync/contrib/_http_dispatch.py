@@ -9,14 +9,14 @@ hostile ids, the error mapping, the envelopes — is here, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 import attrs
 
 from .._clock import utc_now
-from .._enums import SessionStatus
+from .._enums import RecordStatus, SessionStatus
 from .._errors import ConflictError, NotFoundError
 from .._instrumentation import sessions_ended
 from .._lifecycle import MAX_SESSION_ID_LENGTH, fits_integer, plausible_session_id
@@ -356,33 +356,42 @@ def _list_sessions(call: _Call, args: Mapping[str, object]) -> HttpResponse:
 
 def _view_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
     info = _authorized_session(call, args)
-    limit = RECORDS_IN_SESSION
-    page = page_records(
-        call.service.sessions, info.session_id, after_record_id=None, limit=limit + 1
-    )
-    data: dict[str, Any] = {
-        "session": info.as_dict(),
-        "records": [record.as_dict() for record in page[:limit]],
-    }
-    if len(page) > limit:
-        # Only then: a session of up to ``limit`` records answers exactly as it always has.
-        data["next_cursor"] = record_cursor(page[limit - 1])
+    records, cursor = _records_page(call, info.session_id, after=None, limit=RECORDS_IN_SESSION)
+    data: dict[str, Any] = {"session": info.as_dict(), "records": records}
+    if cursor is not None:
+        # Only then: a session of up to 100 records answers exactly as it always has.
+        data["next_cursor"] = cursor
     return ok_envelope("", data)
 
 
 def _session_records(call: _Call, args: Mapping[str, object]) -> HttpResponse:
     info = _authorized_session(call, args)
     query = record_query(call.query, call.messages)
-    page = page_records(
-        call.service.sessions,
+    records, cursor = _records_page(
+        call,
         info.session_id,
-        after_record_id=query.after_record_id,
-        limit=query.limit + 1,
+        after=query.after_record_id,
+        limit=query.limit,
         statuses=query.statuses,
     )
-    cursor = record_cursor(page[query.limit - 1]) if len(page) > query.limit else None
-    records = [record.as_dict() for record in page[: query.limit]]
     return ok_envelope("", {"records": records, "next_cursor": cursor})
+
+
+def _records_page(
+    call: _Call,
+    session_id: str,
+    *,
+    after: int | None,
+    limit: int,
+    statuses: Sequence[RecordStatus] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of records as JSON, and the cursor to the next one (None on the last page): one
+    record more than the page is read to tell."""
+    page = page_records(
+        call.service.sessions, session_id, after_record_id=after, limit=limit + 1, statuses=statuses
+    )
+    cursor = record_cursor(page[limit - 1]) if len(page) > limit else None
+    return [record.as_dict() for record in page[:limit]], cursor
 
 
 def _cancel_session(call: _Call, args: Mapping[str, object]) -> HttpResponse:
