@@ -49,7 +49,9 @@ class DjangoSite:
         scenario.wait(driver).until(lambda d: scenario.present(d, "#accounts-sync-centre"))
 
     def slow_down(self) -> None:
-        self.settings.DEMO_SYNC_LATENCY = (0.3, 0.5)
+        # Fifty instances, a few seconds each: the sync outlasts any step a loaded machine
+        # takes before it cancels, and an instance in flight still ends soon after a cancel.
+        self.settings.DEMO_SYNC_LATENCY = (2.5, 3.5)
 
     def start_as_operator(self) -> str:
         answer = self.client.post("/api/instances/actions/sync-accounts")

@@ -45,7 +45,8 @@ class FlaskSite:
         scenario.wait(driver).until(lambda d: scenario.present(d, "#accounts-sync-centre"))
 
     def slow_down(self) -> None:
-        self.app.config["SYNC_LATENCY"] = 0.4
+        # See the Django twin: long enough to outlast a loaded machine's steps.
+        self.app.config["SYNC_LATENCY"] = 3.0
 
     def start_as_operator(self) -> str:
         answer = self.client.post("/api/v1/instances/actions/sync-accounts", headers=TOKEN)
