@@ -17,7 +17,7 @@ from accounts_sync.collectors import (
     PrivilegeScope,
     canonical_json,
 )
-from accounts_sync.ledger import AccountDiff, ChangeType
+from accounts_sync.ledger import AccountChange, AccountDiff, ChangeType
 from accounts_sync.ledger._diff import apply_changes, apply_diff, diff_snapshots, plan_changes
 
 names = st.text(alphabet="ab'%@_用", max_size=3)
@@ -172,3 +172,16 @@ def test_json_and_text_built_together_are_the_snapshots_own(snapshot: AccountSna
     fresh = attrs.evolve(snapshot)  # no cached text yet
     assert fresh.to_json_and_text() == snapshot.to_json()
     assert (fresh.canonical_json, fresh.digest) == (snapshot.canonical_json, snapshot.digest)
+
+
+def test_a_change_builds_its_diff_on_first_read_and_keeps_it() -> None:
+    after = AccountSnapshot(key="a@%", username="a", privileges=[Privilege("global", (), "SUPER")])
+    (change,) = plan_changes({}, {"a@%": after})
+    first = change.diff
+    assert first == diff_snapshots(None, after)
+    assert change.diff is first
+    given_diff = AccountChange(
+        change_type=ChangeType.ADDED, key="a@%", before=None, after=after, diff=first
+    )
+    assert given_diff == change
+    assert given_diff.diff is first

@@ -292,13 +292,27 @@ def apply_diff(
 
 @attrs.frozen(kw_only=True)
 class AccountChange:
-    """What a sync does to one account, with the states on both sides and the exact diff."""
+    """What a sync does to one account, with the states on both sides and the exact diff.
+
+    ``diff`` is ``diff_snapshots(before, after)``: computed on its first read when not given,
+    so a plan of many new accounts, whose change log is written from their snapshots, never
+    builds one. Two changes are equal when their type, key and states are.
+    """
 
     change_type: ChangeType = attrs.field(converter=ChangeType)
     key: str
     before: AccountSnapshot | None
     after: AccountSnapshot | None
-    diff: AccountDiff
+    _diff: AccountDiff | None = attrs.field(default=None, alias="diff", eq=False, repr=False)
+
+    @property
+    def diff(self) -> AccountDiff:
+        diff = self._diff
+        if diff is None:
+            diff = diff_snapshots(self.before, self.after)
+            # Frozen, but the diff is a pure function of the states: cache it like a property.
+            object.__setattr__(self, "_diff", diff)
+        return diff
 
     @property
     def kind(self) -> AccountKind:
@@ -359,7 +373,6 @@ def plan_changes(
                         key=key,
                         before=before,
                         after=after,
-                        diff=diff_snapshots(before, after),
                     )
                 )
             continue
@@ -371,7 +384,6 @@ def plan_changes(
                 key=key,
                 before=previous,
                 after=after,
-                diff=diff_snapshots(previous, after),
             )
         )
     for key, before in active.items():
@@ -382,7 +394,6 @@ def plan_changes(
                     key=key,
                     before=before,
                     after=None,
-                    diff=diff_snapshots(before, None),
                 )
             )
     changes.sort(key=lambda change: change.key)
