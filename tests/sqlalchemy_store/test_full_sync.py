@@ -78,11 +78,76 @@ def test_writing_outcomes_is_a_fixed_number_of_statements(sql_engine: sa.Engine)
             [RecordOutcome(instance_id=i, status=RecordStatus.COMPLETED) for i in ids[2:150]]
             + [RecordOutcome(instance_id=i, status=RecordStatus.FAILED) for i in ids[150:]],
         )
-    # O(1) statements per batch whatever its size (outcomes go as one executemany per status),
+    # O(1) statements per batch whatever its size (outcomes go as one statement per status),
     # and counters move by increments: nothing is ever recounted.
     assert len(large) <= len(small) + 1
     assert not [sql for sql, _ in small + large if "count(" in sql.lower()]
-    assert any(many for _, many in large)
+    # SQLite runs an executemany in C; PostgreSQL and MySQL drivers would send one statement
+    # per row, so there the outcomes go as one UPDATE joined to their rows.
+    assert any(many for _, many in large) is (sql_engine.dialect.name == "sqlite")
     info = sessions.get_session(session_id)
     assert info is not None
     assert (info.successful_instances, info.failed_instances) == (150, 50)
+
+
+HOSTILE_DETAILS = [
+    {"message": "100% done; %s %(p)s ' \" \\ ; -- DROP TABLE x", "nested": {"a": [1, None, True]}},
+    {"message": "日本語 ✓ 😀", "count": 2**62, "ratio": 0.5},
+    None,
+    {"message": "", "empty": {}},
+]
+
+
+def test_a_batch_of_outcomes_is_stored_exactly_as_given(sql_engine: sa.Engine) -> None:
+    """The one-statement close (PostgreSQL, MySQL) stores what a row-by-row close would:
+    quotes, percent signs, placeholders, astral characters, nested JSON, NULL details, long
+    texts."""
+    sessions = SqlAlchemySyncSessionRepository(sql_engine)
+    session_id = sessions.create_session(
+        sync_type="manual_task", sync_category="account", created_by=None
+    ).session_id
+    sessions.claim_session(session_id)
+    sessions.add_records(session_id, [(i, f"db-{i}") for i in range(1, 9)])
+    sessions.start_records(session_id, list(range(1, 9)))
+    outcomes = [
+        RecordOutcome(
+            instance_id=i + 1,
+            status=RecordStatus.COMPLETED if i % 2 else RecordStatus.FAILED,
+            items_synced=i,
+            items_created=i * 2,
+            items_updated=i * 3,
+            items_deleted=i * 4,
+            # A long text (MySQL: past what one joined close sends) is stored whole too.
+            error_message=None if i % 2 else f"failed: 50% of '{i}' %s \\" + "é" * 4_000 * i,
+            details=HOSTILE_DETAILS[i % len(HOSTILE_DETAILS)],
+        )
+        for i in range(8)
+    ]
+    sessions.finish_records(session_id, outcomes)
+    # A second delivery of the same outcomes finds every record closed: nothing changes.
+    sessions.finish_records(session_id, [*outcomes[:3]])
+    stored = {r.instance_id: r for r in sessions.list_records(session_id)}
+    for outcome in outcomes:
+        record = stored[outcome.instance_id]
+        written = (
+            record.status,
+            record.items_synced,
+            record.items_created,
+            record.items_updated,
+            record.items_deleted,
+            record.error_message,
+            record.details,
+        )
+        assert written == (
+            outcome.status,
+            outcome.items_synced,
+            outcome.items_created,
+            outcome.items_updated,
+            outcome.items_deleted,
+            outcome.error_message,
+            outcome.details,
+        )
+        assert record.completed_at is not None
+    info = sessions.get_session(session_id)
+    assert info is not None
+    assert (info.successful_instances, info.failed_instances) == (4, 4)

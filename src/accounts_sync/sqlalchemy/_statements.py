@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +25,21 @@ __all__ = ["REFUSED", "Statements", "close_parameters"]
 # What a database (or its driver, encoding a value) raises for a value it will not store.
 REFUSED = (sa.exc.StatementError, ValueError, TypeError)
 
+# The longest text (in characters, up to 4 bytes each) a joined MySQL close sends.
+_JOINED_TEXT = 16_000
+
+# The columns an outcome writes onto its record, in the order of the bulk closes' rows.
+_CLOSED: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
+    ("instance_id", sa.BigInteger()),
+    ("status", sa.String()),
+    ("items_synced", sa.Integer()),
+    ("items_created", sa.Integer()),
+    ("items_updated", sa.Integer()),
+    ("items_deleted", sa.Integer()),
+    ("error_message", sa.Text()),
+    ("details", postgresql.JSON()),
+)
+
 
 @attrs.frozen
 class Statements:
@@ -30,12 +47,15 @@ class Statements:
     costs more than executing it on SQLite), and how a batch of outcomes is written with them.
     Parameters are named ``p_*``."""
 
+    records: sa.Table
     lock: sa.Select[Any]
     insert: sa.Insert
     insert_arrays: sa.Insert
     start: sa.Update
     gated_start: sa.Update
+    gated_start_array: sa.Update
     close: sa.Update
+    close_rows: sa.Update
     count: sa.Update
     heartbeat: sa.Update
 
@@ -44,14 +64,34 @@ class Statements:
         # Long, and kept whole: six declarative statements read best side by side.
         sessions, records = tables.sessions, tables.records
         in_session = records.c.session_id == sa.bindparam("p_session_id")
-        start = (
-            sa.update(records)
-            .where(
-                in_session,
-                records.c.instance_id.in_(sa.bindparam("p_instance_ids", expanding=True)),
-                records.c.status == RecordStatus.PENDING.value,
+        is_running = sessions.c.status == SessionStatus.RUNNING.value
+
+        def start(instances: sa.ColumnElement[bool], *, gated: bool) -> sa.Update:
+            update = (
+                sa.update(records)
+                .where(in_session, instances, records.c.status == RecordStatus.PENDING.value)
+                .values(status=RecordStatus.RUNNING.value, started_at=sa.bindparam("p_now"))
             )
-            .values(status=RecordStatus.RUNNING.value, started_at=sa.bindparam("p_now"))
+            # The cancel gate inside the UPDATE: one round trip instead of lock + update.
+            gate = sa.exists().where(
+                sessions.c.session_id == sa.bindparam("p_session_id"),
+                is_running,
+                sessions.c.cancel_requested == sa.false(),
+            )
+            return update.where(gate) if gated else update
+
+        listed = records.c.instance_id.in_(sa.bindparam("p_instance_ids", expanding=True))
+        # PostgreSQL: one array parameter, so the statement's text is the same for every batch
+        # (an expanded IN list is new text each time, parsed again by driver and server).
+        in_array = records.c.instance_id == sa.any_(
+            sa.bindparam("p_instance_ids", type_=postgresql.ARRAY(sa.BigInteger))
+        )
+        # PostgreSQL: the outcomes as one JSON parameter (encoded in C, where arrays of text
+        # are escaped element by element in Python), unpacked into typed rows by the server.
+        closed = (
+            sa.func.json_to_recordset(sa.bindparam("p_rows", type_=postgresql.JSON))
+            .table_valued(*(sa.column(name, kind) for name, kind in _CLOSED))
+            .render_derived(with_types=True)
         )
         pending = sa.func.unnest(
             sa.bindparam("p_new_ids", type_=postgresql.ARRAY(sa.BigInteger)),
@@ -59,6 +99,7 @@ class Statements:
         ).table_valued("instance_id", "instance_name")
         new_rows = pending.render_derived()
         return cls(
+            records=records,
             lock=sa.select(sessions.c.status, sessions.c.cancel_requested, sessions.c.heartbeat_at)
             .where(sessions.c.session_id == sa.bindparam("p_session_id"))
             .with_for_update(),
@@ -72,14 +113,20 @@ class Statements:
                     sa.literal(RecordStatus.PENDING.value),
                 ),
             ),
-            start=start,
-            # The cancel gate inside the UPDATE: one round trip instead of lock + update.
-            gated_start=start.where(
-                sa.exists().where(
-                    sessions.c.session_id == sa.bindparam("p_session_id"),
-                    sessions.c.status == SessionStatus.RUNNING.value,
-                    sessions.c.cancel_requested == sa.false(),
-                )
+            start=start(listed, gated=False),
+            gated_start=start(listed, gated=True),
+            gated_start_array=start(in_array, gated=True),
+            close_rows=sa.update(records)
+            .where(
+                in_session,
+                records.c.instance_id == closed.c.instance_id,
+                records.c.status == RecordStatus.RUNNING.value,
+            )
+            .values(
+                {
+                    **{name: closed.c[name] for name, _ in _CLOSED[1:]},
+                    "completed_at": sa.bindparam("p_now"),
+                }
             ),
             close=sa.update(records)
             .where(
@@ -98,10 +145,7 @@ class Statements:
                 completed_at=sa.bindparam("p_now"),
             ),
             count=sa.update(sessions)
-            .where(
-                sessions.c.session_id == sa.bindparam("p_session_id"),
-                sessions.c.status == SessionStatus.RUNNING.value,
-            )
+            .where(sessions.c.session_id == sa.bindparam("p_session_id"), is_running)
             .values(
                 successful_instances=sessions.c.successful_instances
                 + sa.bindparam("p_succeeded", type_=sa.Integer),
@@ -111,10 +155,7 @@ class Statements:
                 progress_at=sa.bindparam("p_now"),
             ),
             heartbeat=sa.update(sessions)
-            .where(
-                sessions.c.session_id == sa.bindparam("p_session_id"),
-                sessions.c.status == SessionStatus.RUNNING.value,
-            )
+            .where(sessions.c.session_id == sa.bindparam("p_session_id"), is_running)
             .values(heartbeat_at=sa.bindparam("p_now")),
         )
 
@@ -192,6 +233,17 @@ class Statements:
         """Write ``outcomes`` onto their records if still running; how many it closed."""
         if not outcomes:
             return 0
+        dialect = conn.dialect
+        if len(outcomes) > 1 and dialect.name == "postgresql":
+            names = [name for name, _ in _CLOSED]
+            rows = [dict(zip(names, _closed(o), strict=True)) for o in outcomes]
+            bulk = {"p_session_id": session_id, "p_now": now, "p_rows": rows}
+            return int(conn.execute(self.close_rows, bulk).rowcount)
+        # PyMySQL and mysqlclient take ``%s`` with a tuple in either style they declare.
+        if len(outcomes) > 1 and dialect.name == "mysql" and "format" in dialect.paramstyle:
+            closed = _close_joined(conn, self.records, session_id, outcomes, now)
+            if closed is not None:
+                return closed
         parameters = [close_parameters(session_id, o, now) for o in outcomes]
         close = self.close
         if len(parameters) == 1 or conn.dialect.supports_sane_multi_rowcount:
@@ -213,3 +265,58 @@ def close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) 
         "p_details": outcome.details,
         "p_now": now,
     }
+
+
+def _closed(o: RecordOutcome) -> tuple[Any, ...]:
+    """An outcome as the values of ``_CLOSED``."""
+    return (
+        o.instance_id,
+        o.status.value,
+        o.items_synced,
+        o.items_created,
+        o.items_updated,
+        o.items_deleted,
+        o.error_message,
+        o.details,
+    )
+
+
+def _close_joined(
+    conn: Connection,
+    records: sa.Table,
+    session_id: str,
+    outcomes: Sequence[RecordOutcome],
+    now: dt.datetime,
+) -> int | None:
+    """MySQL/MariaDB: close every record of ``outcomes`` in one UPDATE joined to their rows
+    (their drivers send an executemany UPDATE one statement, one round trip, per row). None,
+    having written nothing, when a text is too long for the joined rows."""
+    serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
+    values = [
+        (*_closed(o)[:-1], None if o.details is None else str(serialize(o.details)))
+        for o in outcomes
+    ]
+    # MariaDB cuts a text of over 64 KiB in the joined rows to its length modulo 65,536,
+    # silently, where a TEXT column refuses it: such a batch goes row by row.
+    if any(type(v) is str and len(v) > _JOINED_TEXT for row in values for v in row):
+        return None
+    quote = conn.dialect.identifier_preparer.quote
+    names = [name for name, _ in _CLOSED]
+    first = ", ".join(f"%s AS {quote(name)}" for name in names)
+    rest = ", ".join("%s" for _ in names)
+    rows = " UNION ALL ".join([f"SELECT {first}", *[f"SELECT {rest}"] * (len(outcomes) - 1)])
+    assignments = ", ".join(f"r.{quote(name)} = v.{quote(name)}" for name in names[1:])
+    statement = (
+        f"UPDATE {conn.dialect.identifier_preparer.format_table(records)} AS r"
+        f" JOIN ({rows}) AS v ON r.{quote('instance_id')} = v.{quote('instance_id')}"
+        f" SET {assignments}, r.{quote('completed_at')} = %s"
+        f" WHERE r.{quote('session_id')} = %s AND r.{quote('status')} = %s"
+    )
+    completed_at = records.c.completed_at.type.bind_processor(conn.dialect)
+    parameters = [
+        *itertools.chain.from_iterable(values),
+        completed_at(now) if completed_at is not None else now,
+        session_id,
+        RecordStatus.RUNNING.value,
+    ]
+    return int(conn.exec_driver_sql(statement, tuple(parameters)).rowcount)
