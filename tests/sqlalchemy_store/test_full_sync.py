@@ -57,13 +57,18 @@ def test_a_full_sync_counts_exactly(sql_engine: sa.Engine) -> None:
     assert sessions.get_active_session("account") is None
 
 
-def test_writing_outcomes_is_a_fixed_number_of_statements(sql_engine: sa.Engine) -> None:
-    sessions = SqlAlchemySyncSessionRepository(sql_engine)
+def _claimed_with_records(sessions: SqlAlchemySyncSessionRepository, count: int) -> str:
     session_id = sessions.create_session(
         sync_type="manual_task", sync_category="account", created_by=None
     ).session_id
     sessions.claim_session(session_id)
-    sessions.add_records(session_id, [(i, f"db-{i}") for i in range(1, 201)])
+    sessions.add_records(session_id, [(i, f"db-{i}") for i in range(1, count + 1)])
+    return session_id
+
+
+def test_writing_outcomes_is_a_fixed_number_of_statements(sql_engine: sa.Engine) -> None:
+    sessions = SqlAlchemySyncSessionRepository(sql_engine)
+    session_id = _claimed_with_records(sessions, 200)
     ids = list(range(1, 201))
     with captured(sql_engine) as small:
         sessions.start_records(session_id, ids[:2])
@@ -103,11 +108,7 @@ def test_a_batch_of_outcomes_is_stored_exactly_as_given(sql_engine: sa.Engine) -
     quotes, percent signs, placeholders, astral characters, nested JSON, NULL details, long
     texts."""
     sessions = SqlAlchemySyncSessionRepository(sql_engine)
-    session_id = sessions.create_session(
-        sync_type="manual_task", sync_category="account", created_by=None
-    ).session_id
-    sessions.claim_session(session_id)
-    sessions.add_records(session_id, [(i, f"db-{i}") for i in range(1, 9)])
+    session_id = _claimed_with_records(sessions, 8)
     sessions.start_records(session_id, list(range(1, 9)))
     outcomes = [
         RecordOutcome(
