@@ -28,16 +28,16 @@ REFUSED = (sa.exc.StatementError, ValueError, TypeError)
 # The longest text (in characters, up to 4 bytes each) a joined MySQL close sends.
 _JOINED_TEXT = 16_000
 
-# The columns an outcome writes onto its record, in the order of the bulk closes' rows.
-_CLOSED: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
-    ("instance_id", sa.BigInteger()),
-    ("status", sa.String()),
-    ("items_synced", sa.Integer()),
-    ("items_created", sa.Integer()),
-    ("items_updated", sa.Integer()),
-    ("items_deleted", sa.Integer()),
-    ("error_message", sa.Text()),
-    ("details", postgresql.JSON()),
+# The columns an outcome writes onto its record, in the order of the joined close's rows.
+_CLOSED = (
+    "instance_id",
+    "status",
+    "items_synced",
+    "items_created",
+    "items_updated",
+    "items_deleted",
+    "error_message",
+    "details",
 )
 
 
@@ -53,9 +53,7 @@ class Statements:
     insert_arrays: sa.Insert
     start: sa.Update
     gated_start: sa.Update
-    gated_start_array: sa.Update
     close: sa.Update
-    close_rows: sa.Update
     count: sa.Update
     heartbeat: sa.Update
 
@@ -81,18 +79,6 @@ class Statements:
             return update.where(gate) if gated else update
 
         listed = records.c.instance_id.in_(sa.bindparam("p_instance_ids", expanding=True))
-        # PostgreSQL: one array parameter, so the statement's text is the same for every batch
-        # (an expanded IN list is new text each time, parsed again by driver and server).
-        in_array = records.c.instance_id == sa.any_(
-            sa.bindparam("p_instance_ids", type_=postgresql.ARRAY(sa.BigInteger))
-        )
-        # PostgreSQL: the outcomes as one JSON parameter (encoded in C, where arrays of text
-        # are escaped element by element in Python), unpacked into typed rows by the server.
-        closed = (
-            sa.func.json_to_recordset(sa.bindparam("p_rows", type_=postgresql.JSON))
-            .table_valued(*(sa.column(name, kind) for name, kind in _CLOSED))
-            .render_derived(with_types=True)
-        )
         pending = sa.func.unnest(
             sa.bindparam("p_new_ids", type_=postgresql.ARRAY(sa.BigInteger)),
             sa.bindparam("p_names", type_=postgresql.ARRAY(sa.String)),
@@ -115,19 +101,6 @@ class Statements:
             ),
             start=start(listed, gated=False),
             gated_start=start(listed, gated=True),
-            gated_start_array=start(in_array, gated=True),
-            close_rows=sa.update(records)
-            .where(
-                in_session,
-                records.c.instance_id == closed.c.instance_id,
-                records.c.status == RecordStatus.RUNNING.value,
-            )
-            .values(
-                {
-                    **{name: closed.c[name] for name, _ in _CLOSED[1:]},
-                    "completed_at": sa.bindparam("p_now"),
-                }
-            ),
             close=sa.update(records)
             .where(
                 in_session,
@@ -234,11 +207,6 @@ class Statements:
         if not outcomes:
             return 0
         dialect = conn.dialect
-        if len(outcomes) > 1 and dialect.name == "postgresql":
-            names = [name for name, _ in _CLOSED]
-            rows = [dict(zip(names, _closed(o), strict=True)) for o in outcomes]
-            bulk = {"p_session_id": session_id, "p_now": now, "p_rows": rows}
-            return int(conn.execute(self.close_rows, bulk).rowcount)
         # PyMySQL and mysqlclient take ``%s`` with a tuple in either style they declare.
         if len(outcomes) > 1 and dialect.name == "mysql" and "format" in dialect.paramstyle:
             closed = _close_joined(conn, self.records, session_id, outcomes, now)
@@ -267,20 +235,6 @@ def close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) 
     }
 
 
-def _closed(o: RecordOutcome) -> tuple[Any, ...]:
-    """An outcome as the values of ``_CLOSED``."""
-    return (
-        o.instance_id,
-        o.status.value,
-        o.items_synced,
-        o.items_created,
-        o.items_updated,
-        o.items_deleted,
-        o.error_message,
-        o.details,
-    )
-
-
 def _close_joined(
     conn: Connection,
     records: sa.Table,
@@ -292,8 +246,17 @@ def _close_joined(
     (their drivers send an executemany UPDATE one statement, one round trip, per row). None,
     having written nothing, when a text is too long for the joined rows."""
     serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
-    values = [
-        (*_closed(o)[:-1], None if o.details is None else str(serialize(o.details)))
+    values = [  # in the order of ``_CLOSED``
+        (
+            o.instance_id,
+            o.status.value,
+            o.items_synced,
+            o.items_created,
+            o.items_updated,
+            o.items_deleted,
+            o.error_message,
+            None if o.details is None else str(serialize(o.details)),
+        )
         for o in outcomes
     ]
     # MariaDB cuts a text of over 64 KiB in the joined rows to its length modulo 65,536,
@@ -301,11 +264,10 @@ def _close_joined(
     if any(type(v) is str and len(v) > _JOINED_TEXT for row in values for v in row):
         return None
     quote = conn.dialect.identifier_preparer.quote
-    names = [name for name, _ in _CLOSED]
-    first = ", ".join(f"%s AS {quote(name)}" for name in names)
-    rest = ", ".join("%s" for _ in names)
+    first = ", ".join(f"%s AS {quote(name)}" for name in _CLOSED)
+    rest = ", ".join("%s" for _ in _CLOSED)
     rows = " UNION ALL ".join([f"SELECT {first}", *[f"SELECT {rest}"] * (len(outcomes) - 1)])
-    assignments = ", ".join(f"r.{quote(name)} = v.{quote(name)}" for name in names[1:])
+    assignments = ", ".join(f"r.{quote(name)} = v.{quote(name)}" for name in _CLOSED[1:])
     statement = (
         f"UPDATE {conn.dialect.identifier_preparer.format_table(records)} AS r"
         f" JOIN ({rows}) AS v ON r.{quote('instance_id')} = v.{quote('instance_id')}"
