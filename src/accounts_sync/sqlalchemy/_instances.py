@@ -162,6 +162,15 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         m = self._map
         some_ids = m.id.in_(sa.bindparam("p_ids", expanding=True))
         self._lock_in_order = sa.select(m.id).where(some_ids).order_by(m.id).with_for_update()
+        # PostgreSQL: the ids as one array, so the text is the same for every batch and driver
+        # and server parse it once (an expanded IN list is new text each time). The primary
+        # key finds them whatever the plan.
+        self._lock_in_order_pg = (
+            sa.select(m.id)
+            .where(m.id == sa.any_(sa.bindparam("p_ids", type_=postgresql.ARRAY(m.id.type))))
+            .order_by(m.id)
+            .with_for_update()
+        )
         bump = {
             m.sync_count: sa.func.coalesce(m.sync_count, 0) + sa.bindparam("p_step", sa.Integer)
         }
@@ -174,7 +183,7 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
             None
             if m.sync_count is None
             else sa.update(m.table)
-            .where(m.id.in_(self._lock_in_order.scalar_subquery()))
+            .where(m.id.in_(self._lock_in_order_pg.scalar_subquery()))
             .values(bump)
         )
 
@@ -333,13 +342,14 @@ class SqlAlchemyInstanceRepository(Generic[InstanceT]):
         # (several steps, or batches): lock every row in id order first.
         dialect = conn.dialect.name
         if dialect != "sqlite" and len(counts) > 1 and (len(by_step) > 1 or len(counts) > IN_BATCH):
+            lock = self._lock_in_order_pg if dialect == "postgresql" else self._lock_in_order
             for chunk in batched(sorted(counts)):
-                conn.execute(self._lock_in_order, {"p_ids": chunk})
+                conn.execute(lock, {"p_ids": list(chunk)})
         elif dialect == "postgresql" and self._increment_in_order is not None:
             increment = self._increment_in_order
         for step, ids in by_step.items():
             for chunk in batched(sorted(ids)):
-                conn.execute(increment, {"p_ids": chunk, "p_step": step})
+                conn.execute(increment, {"p_ids": list(chunk), "p_step": step})
 
     @property
     def counts_syncs(self) -> bool:

@@ -365,7 +365,10 @@ class SqlAlchemySyncSessionRepository(PagedReads, RecordClaims):
         ids = list(instance_ids)
         if 0 < len(ids) <= rules.IN_BATCH:
             gated = {"p_session_id": session_id, "p_instance_ids": ids, "p_now": now}
-            if conn.execute(self._statements.gated_start, gated).rowcount:
+            statements = self._statements
+            postgres = conn.dialect.name == "postgresql"
+            gated_start = statements.gated_start_array if postgres else statements.gated_start
+            if conn.execute(gated_start, gated).rowcount:
                 return True
             # Nothing started: cancelled, not running, or no record was pending; the locked
             # path below tells which.

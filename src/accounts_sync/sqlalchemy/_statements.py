@@ -53,6 +53,7 @@ class Statements:
     insert_arrays: sa.Insert
     start: sa.Update
     gated_start: sa.Update
+    gated_start_array: sa.Update
     close: sa.Update
     count: sa.Update
     heartbeat: sa.Update
@@ -79,6 +80,11 @@ class Statements:
             return update.where(gate) if gated else update
 
         listed = records.c.instance_id.in_(sa.bindparam("p_instance_ids", expanding=True))
+        # PostgreSQL: one array parameter, so the text is the same for every batch and driver
+        # and server parse it once (an expanded IN list is new text each time).
+        in_array = records.c.instance_id == sa.any_(
+            sa.bindparam("p_instance_ids", type_=postgresql.ARRAY(sa.BigInteger))
+        )
         pending = sa.func.unnest(
             sa.bindparam("p_new_ids", type_=postgresql.ARRAY(sa.BigInteger)),
             sa.bindparam("p_names", type_=postgresql.ARRAY(sa.String)),
@@ -101,6 +107,7 @@ class Statements:
             ),
             start=start(listed, gated=False),
             gated_start=start(listed, gated=True),
+            gated_start_array=start(in_array, gated=True),
             close=sa.update(records)
             .where(
                 in_session,
