@@ -83,13 +83,13 @@ def test_writing_outcomes_is_a_fixed_number_of_statements(sql_engine: sa.Engine)
             [RecordOutcome(instance_id=i, status=RecordStatus.COMPLETED) for i in ids[2:150]]
             + [RecordOutcome(instance_id=i, status=RecordStatus.FAILED) for i in ids[150:]],
         )
-    # O(1) statements per batch whatever its size (outcomes go as one statement per status),
-    # and counters move by increments: nothing is ever recounted.
-    assert len(large) <= len(small) + 1
+    # A few statements per batch whatever its size (outcomes go as one statement per status;
+    # on PostgreSQL one per 100 outcomes: 150 completed and 50 failed take three), and counters
+    # move by increments: nothing is ever recounted.
+    assert len(large) <= len(small) + (2 if sql_engine.dialect.name == "postgresql" else 1)
     assert not [sql for sql, _ in small + large if "count(" in sql.lower()]
-    # An executemany (SQLite runs it in C, psycopg pipelines it); MySQL drivers would send one
-    # statement per row, so there the outcomes go as one UPDATE joined to their rows.
-    assert any(many for _, many in large) is (sql_engine.dialect.name != "mysql")
+    # SQLite runs an executemany in C; PostgreSQL and MySQL get one UPDATE joined to the rows.
+    assert any(many for _, many in large) is (sql_engine.dialect.name == "sqlite")
     info = sessions.get_session(session_id)
     assert info is not None
     assert (info.successful_instances, info.failed_instances) == (150, 50)
@@ -104,7 +104,7 @@ HOSTILE_DETAILS = [
 
 
 def test_a_batch_of_outcomes_is_stored_exactly_as_given(sql_engine: sa.Engine) -> None:
-    """The one-statement close (MySQL/MariaDB) stores what a row-by-row close would:
+    """The one-statement close (PostgreSQL, MySQL) stores what a row-by-row close would:
     quotes, percent signs, placeholders, astral characters, nested JSON, NULL details, long
     texts."""
     sessions = SqlAlchemySyncSessionRepository(sql_engine)

@@ -28,17 +28,23 @@ REFUSED = (sa.exc.StatementError, ValueError, TypeError)
 # The longest text (in characters, up to 4 bytes each) a joined MySQL close sends.
 _JOINED_TEXT = 16_000
 
-# The columns an outcome writes onto its record, in the order of the joined close's rows.
-_CLOSED = (
-    "instance_id",
-    "status",
-    "items_synced",
-    "items_created",
-    "items_updated",
-    "items_deleted",
-    "error_message",
-    "details",
+# Rows per PostgreSQL close: the planner, which expects few running records, may match the
+# records and the rows by a nested loop, whose cost grows with the square of the batch.
+_ROWS_PER_CLOSE = 100
+
+# The columns an outcome writes onto its record, in the order of the joined close's rows,
+# and their types in PostgreSQL's rows.
+_CLOSED_TYPES: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
+    ("instance_id", sa.BigInteger()),
+    ("status", sa.String()),
+    ("items_synced", sa.Integer()),
+    ("items_created", sa.Integer()),
+    ("items_updated", sa.Integer()),
+    ("items_deleted", sa.Integer()),
+    ("error_message", sa.Text()),
+    ("details", postgresql.JSON()),
 )
+_CLOSED = tuple(name for name, _ in _CLOSED_TYPES)
 
 
 @attrs.frozen
@@ -55,6 +61,7 @@ class Statements:
     gated_start: sa.Update
     gated_start_array: sa.Update
     close: sa.Update
+    close_rows: sa.Update
     count: sa.Update
     heartbeat: sa.Update
 
@@ -85,6 +92,15 @@ class Statements:
         in_array = records.c.instance_id == sa.any_(
             sa.bindparam("p_instance_ids", type_=postgresql.ARRAY(sa.BigInteger))
         )
+        # PostgreSQL: a group's outcomes as one JSON parameter (encoded in C), unpacked into
+        # typed rows by the server. The records are found by ``in_array`` on their unique key:
+        # a join on the rows alone gets, once the driver prepares it, a generic plan that may
+        # hash every record of the session.
+        closed = (
+            sa.func.json_to_recordset(sa.bindparam("p_rows", type_=postgresql.JSON))
+            .table_valued(*(sa.column(name, kind) for name, kind in _CLOSED_TYPES))
+            .render_derived(with_types=True)
+        )
         pending = sa.func.unnest(
             sa.bindparam("p_new_ids", type_=postgresql.ARRAY(sa.BigInteger)),
             sa.bindparam("p_names", type_=postgresql.ARRAY(sa.String)),
@@ -108,6 +124,19 @@ class Statements:
             start=start(listed, gated=False),
             gated_start=start(listed, gated=True),
             gated_start_array=start(in_array, gated=True),
+            close_rows=sa.update(records)
+            .where(
+                in_session,
+                in_array,
+                records.c.instance_id == closed.c.instance_id,
+                records.c.status == RecordStatus.RUNNING.value,
+            )
+            .values(
+                {
+                    **{name: closed.c[name] for name in _CLOSED[1:]},
+                    "completed_at": sa.bindparam("p_now"),
+                }
+            ),
             close=sa.update(records)
             .where(
                 in_session,
@@ -214,6 +243,17 @@ class Statements:
         if not outcomes:
             return 0
         dialect = conn.dialect
+        if len(outcomes) > 1 and dialect.name == "postgresql":
+            written = 0
+            for chunk in batched(outcomes, _ROWS_PER_CLOSE):
+                bulk = {
+                    "p_session_id": session_id,
+                    "p_instance_ids": [o.instance_id for o in chunk],
+                    "p_rows": [dict(zip(_CLOSED, _closed(o), strict=True)) for o in chunk],
+                    "p_now": now,
+                }
+                written += int(conn.execute(self.close_rows, bulk).rowcount)
+            return written
         # PyMySQL and mysqlclient take ``%s`` with a tuple in either style they declare.
         if len(outcomes) > 1 and dialect.name == "mysql" and "format" in dialect.paramstyle:
             closed = _close_joined(conn, self.records, session_id, outcomes, now)
@@ -242,6 +282,20 @@ def close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) 
     }
 
 
+def _closed(o: RecordOutcome) -> tuple[Any, ...]:
+    """What ``o`` writes onto its record, in the order of ``_CLOSED``."""
+    return (
+        o.instance_id,
+        o.status.value,
+        o.items_synced,
+        o.items_created,
+        o.items_updated,
+        o.items_deleted,
+        o.error_message,
+        o.details,
+    )
+
+
 def _close_joined(
     conn: Connection,
     records: sa.Table,
@@ -253,17 +307,8 @@ def _close_joined(
     (their drivers send an executemany UPDATE one statement, one round trip, per row). None,
     having written nothing, when a text is too long for the joined rows."""
     serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
-    values = [  # in the order of ``_CLOSED``
-        (
-            o.instance_id,
-            o.status.value,
-            o.items_synced,
-            o.items_created,
-            o.items_updated,
-            o.items_deleted,
-            o.error_message,
-            None if o.details is None else str(serialize(o.details)),
-        )
+    values = [
+        (*_closed(o)[:-1], None if o.details is None else str(serialize(o.details)))
         for o in outcomes
     ]
     # MariaDB cuts a text of over 64 KiB in the joined rows to its length modulo 65,536,
