@@ -152,3 +152,31 @@ def test_a_batch_of_outcomes_is_stored_exactly_as_given(sql_engine: sa.Engine) -
     info = sessions.get_session(session_id)
     assert info is not None
     assert (info.successful_instances, info.failed_instances) == (4, 4)
+
+
+HOSTILE_NAMES = [
+    "50% off",
+    "%s %(p)s",
+    "O'Brien",
+    'say "hi"',
+    "back\\slash",
+    "日本語 😀",
+    "x" * 240,
+]
+
+
+def test_records_are_added_with_their_names_exactly(sql_engine: sa.Engine) -> None:
+    """The multi-row insert (written out on MySQL/MariaDB) keeps every name as given, across
+    more than one statement's worth of records."""
+    sessions = SqlAlchemySyncSessionRepository(sql_engine)
+    names = {i: HOSTILE_NAMES[i % len(HOSTILE_NAMES)] + f" #{i}" for i in range(1, 2_502)}
+    session_id = sessions.create_session(
+        sync_type="manual_task", sync_category="account", created_by=None
+    ).session_id
+    sessions.claim_session(session_id)
+    sessions.add_records(session_id, list(names.items()))
+    stored = {r.instance_id: r.instance_name for r in sessions.list_records(session_id)}
+    assert stored == names
+    info = sessions.get_session(session_id)
+    assert info is not None
+    assert info.total_instances == len(names)
