@@ -335,14 +335,6 @@ class AccountSnapshot:
         """``to_json()`` as canonical text: equal snapshots give equal bytes."""
         return canonical_json(self.to_json())
 
-    def to_json_and_text(self) -> dict[str, Any]:
-        """``to_json()``, with ``canonical_json`` (and so ``digest``) cached from the same data,
-        for a caller that needs both: the data is built once."""
-        data = self.to_json()
-        # Fills the cached property's slot as its first read would (the same text if it was).
-        object.__setattr__(self, "canonical_json", canonical_json(data))
-        return data
-
     @functools.cached_property
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical JSON text."""

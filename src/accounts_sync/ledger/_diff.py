@@ -22,6 +22,7 @@ from ..collectors._snapshot import (
     Privilege,
     _memberships,
     _privileges,
+    canonical_json,
     sorted_memberships,
     sorted_privileges,
 )
@@ -319,26 +320,29 @@ class AccountChange:
         snapshot = self.after or self.before
         return snapshot.kind if snapshot is not None else AccountKind.USER
 
-    def diff_json(self, after_json: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def diff_json(self) -> dict[str, Any]:
         """``diff.to_json()``. A new account's diff is its whole snapshot, so its lists are
-        the snapshot's JSON ones (``after_json`` when the caller has built it), already
-        sorted, instead of being built and sorted again."""
+        the snapshot's JSON ones, already sorted, instead of being built and sorted again."""
         if self.before is not None or self.after is None:
             return self.diff.to_json()
-        data = self.after.to_json() if after_json is None else after_json
+        data = self.after.to_json()
         diff = {
             "granted": data["privileges"],
             "revoked": [],
             "memberships_granted": data["memberships"],
             "memberships_revoked": [],
-            "changed": {
-                name: {"before": None, "after": _json_value(value)}
-                for name, value in sorted(snapshot_fields(self.after).items())
-            },
+            "changed": _added_fields(self.after),
         }
         if "revoked_defaults" in data:
             diff["defaults_revoked"] = data["revoked_defaults"]
         return diff
+
+    def diff_text(self) -> str:
+        """``canonical_json(diff.to_json())``: for a new account, cut from the canonical text
+        of its snapshot (cached, and stored as it is) instead of being encoded again."""
+        if self.before is not None or self.after is None:
+            return canonical_json(self.diff.to_json())
+        return _added_diff_text(self.after)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -347,6 +351,42 @@ class AccountChange:
             "kind": self.kind.value,
             "diff": self.diff_json(),
         }
+
+
+def _added_fields(after: AccountSnapshot) -> dict[str, Any]:
+    return {
+        name: {"before": None, "after": _json_value(value)}
+        for name, value in snapshot_fields(after).items()
+    }
+
+
+_MEMBERSHIPS, _PRIVILEGES, _DEFAULTS = ',"memberships":', ',"privileges":', ',"revoked_defaults":'
+
+
+def _added_diff_text(after: AccountSnapshot) -> str:
+    """The canonical text of a new account's diff, its lists sliced out of the snapshot's.
+
+    The snapshot's text has sorted keys, so its top level ends ``"memberships":[…],
+    "privileges":[…],("revoked_defaults":[…],)"username":…,"valid_until":…}``. A quoted key
+    with its colon appears unescaped only as a key, and the memberships and privileges in
+    those lists have none of these keys: searched from the right, each is the top level's.
+    """
+    text = after.canonical_json
+    memberships = text.rindex(_MEMBERSHIPS)
+    privileges = text.index(_PRIVILEGES, memberships)
+    username = text.index(',"username":', privileges)
+    defaults = text.find(_DEFAULTS, privileges, username)
+    parts = ['{"changed":', canonical_json(_added_fields(after))]
+    if defaults != -1:
+        parts += [',"defaults_revoked":', text[defaults + len(_DEFAULTS) : username]]
+    parts += [
+        ',"granted":',
+        text[privileges + len(_PRIVILEGES) : username if defaults == -1 else defaults],
+        ',"memberships_granted":',
+        text[memberships + len(_MEMBERSHIPS) : privileges],
+        ',"memberships_revoked":[],"revoked":[]}',
+    ]
+    return "".join(parts)
 
 
 def plan_changes(

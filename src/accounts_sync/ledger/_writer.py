@@ -10,7 +10,6 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from ..collectors._snapshot import canonical_json
 from ._diff import AccountChange, ChangeType
 from ._plan import LedgerPlan
 from ._tables import EncodedJson, LedgerTables
@@ -62,10 +61,6 @@ class LedgerRows:
         self, change: AccountChange, existing: Mapping[str, ExistingAccount], log: Mapping[str, Any]
     ) -> None:
         after, now = change.after, self.now
-        # A new account: one build of its JSON serves its stored text, digest and diff.
-        after_json = (
-            after.to_json_and_text() if after is not None and change.before is None else None
-        )
         self.log_rows.append(
             {
                 **log,
@@ -73,7 +68,7 @@ class LedgerRows:
                 "account_key": change.key,
                 "kind": change.kind.value,
                 "change_type": change.change_type.value,
-                "diff": EncodedJson(canonical_json(change.diff_json(after_json))),
+                "diff": EncodedJson(change.diff_text()),
                 "digest": after.digest if after is not None else None,
                 "changed_at": now,
             }
