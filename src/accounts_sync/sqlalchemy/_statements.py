@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -144,14 +143,10 @@ class Statements:
                 records.c.status == RecordStatus.RUNNING.value,
             )
             .values(
-                status=sa.bindparam("p_status"),
-                items_synced=sa.bindparam("p_items_synced"),
-                items_created=sa.bindparam("p_items_created"),
-                items_updated=sa.bindparam("p_items_updated"),
-                items_deleted=sa.bindparam("p_items_deleted"),
-                error_message=sa.bindparam("p_error_message"),
-                details=sa.bindparam("p_details"),
-                completed_at=sa.bindparam("p_now"),
+                {
+                    **{name: sa.bindparam(f"p_{name}") for name in _CLOSED[1:]},
+                    "completed_at": sa.bindparam("p_now"),
+                }
             ),
             count=sa.update(sessions)
             .where(sessions.c.session_id == sa.bindparam("p_session_id"), is_running)
@@ -271,18 +266,9 @@ class Statements:
 
 
 def close_parameters(session_id: str, outcome: RecordOutcome, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "p_session_id": session_id,
-        "p_instance_id": outcome.instance_id,
-        "p_status": outcome.status.value,
-        "p_items_synced": outcome.items_synced,
-        "p_items_created": outcome.items_created,
-        "p_items_updated": outcome.items_updated,
-        "p_items_deleted": outcome.items_deleted,
-        "p_error_message": outcome.error_message,
-        "p_details": outcome.details,
-        "p_now": now,
-    }
+    """The parameters of ``Statements.close`` for ``outcome``."""
+    values = zip(_CLOSED, _closed(outcome), strict=True)
+    return {"p_session_id": session_id, "p_now": now, **{f"p_{n}": v for n, v in values}}
 
 
 def _closed(o: RecordOutcome) -> tuple[Any, ...]:
@@ -335,11 +321,11 @@ def _close_joined(
     """MySQL/MariaDB: close every record of ``outcomes`` in one UPDATE joined to their rows
     (their drivers send an executemany UPDATE one statement, one round trip, per row). None,
     having written nothing, when a text is too long for the joined rows."""
-    serialize = getattr(conn.dialect, "_json_serializer", None) or json.dumps
-    values = [
-        (*_closed(o)[:-1], None if o.details is None else str(serialize(o.details)))
-        for o in outcomes
-    ]
+    # The details column's own encoding (the engine's JSON serializer; None stays NULL).
+    to_json = records.c.details.type.bind_processor(conn.dialect)
+    if to_json is None:
+        return None
+    values = [(*_closed(o)[:-1], to_json(o.details)) for o in outcomes]
     # MariaDB cuts a text of over 64 KiB in the joined rows to its length modulo 65,536,
     # silently, where a TEXT column refuses it: such a batch goes row by row.
     if any(type(v) is str and len(v) > _JOINED_TEXT for row in values for v in row):
