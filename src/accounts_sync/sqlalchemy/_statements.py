@@ -320,7 +320,7 @@ def _close_joined(
 ) -> int | None:
     """MySQL/MariaDB: close every record of ``outcomes`` in one UPDATE joined to their rows
     (their drivers send an executemany UPDATE one statement, one round trip, per row). None,
-    having written nothing, when a text is too long for the joined rows."""
+    having written nothing, when the batch must go row by row instead."""
     # The details column's own encoding (the engine's JSON serializer; None stays NULL).
     to_json = records.c.details.type.bind_processor(conn.dialect)
     if to_json is None:
