@@ -320,23 +320,6 @@ class AccountChange:
         snapshot = self.after or self.before
         return snapshot.kind if snapshot is not None else AccountKind.USER
 
-    def diff_json(self) -> dict[str, Any]:
-        """``diff.to_json()``. A new account's diff is its whole snapshot, so its lists are
-        the snapshot's JSON ones, already sorted, instead of being built and sorted again."""
-        if self.before is not None or self.after is None:
-            return self.diff.to_json()
-        data = self.after.to_json()
-        diff = {
-            "granted": data["privileges"],
-            "revoked": [],
-            "memberships_granted": data["memberships"],
-            "memberships_revoked": [],
-            "changed": _added_fields(self.after),
-        }
-        if "revoked_defaults" in data:
-            diff["defaults_revoked"] = data["revoked_defaults"]
-        return diff
-
     def diff_text(self) -> str:
         """``canonical_json(diff.to_json())``: for a new account, cut from the canonical text
         of its snapshot (cached, and stored as it is) instead of being encoded again."""
@@ -349,15 +332,8 @@ class AccountChange:
             "change_type": self.change_type.value,
             "key": self.key,
             "kind": self.kind.value,
-            "diff": self.diff_json(),
+            "diff": self.diff.to_json(),
         }
-
-
-def _added_fields(after: AccountSnapshot) -> dict[str, Any]:
-    return {
-        name: {"before": None, "after": _json_value(value)}
-        for name, value in snapshot_fields(after).items()
-    }
 
 
 _MEMBERSHIPS, _PRIVILEGES, _DEFAULTS = ',"memberships":', ',"privileges":', ',"revoked_defaults":'
@@ -376,7 +352,11 @@ def _added_diff_text(after: AccountSnapshot) -> str:
     privileges = text.index(_PRIVILEGES, memberships)
     username = text.index(',"username":', privileges)
     defaults = text.find(_DEFAULTS, privileges, username)
-    parts = ['{"changed":', canonical_json(_added_fields(after))]
+    changed = {
+        name: {"before": None, "after": _json_value(value)}
+        for name, value in snapshot_fields(after).items()
+    }
+    parts = ['{"changed":', canonical_json(changed)]
     if defaults != -1:
         parts += [',"defaults_revoked":', text[defaults + len(_DEFAULTS) : username]]
     parts += [
