@@ -307,12 +307,6 @@ def finish_if_settled(
     if status is None or not sessions.finish_session(session_id, status=status):
         return None
     summary = FullSyncSummary.of(sessions.get_session(session_id), claimed=True)
-    ActionLog(logger, ACTION, {"created_by": info.created_by, "session_id": session_id}).info(
-        messages.full_sync_finished,
-        status=summary.status,
-        total_instances=summary.total_instances,
-        successful_instances=summary.successful_instances,
-        failed_instances=summary.failed_instances,
-        cancelled_instances=summary.cancelled_instances,
-    )
+    log = ActionLog(logger, ACTION, {"created_by": info.created_by, "session_id": session_id})
+    log.info(messages.full_sync_finished, **summary.log_fields())
     return status

@@ -224,14 +224,7 @@ class FullSyncTask(Generic[InstanceT]):
         self._finish(session_id, status, log)
         final = self.sessions.get_session(session_id)
         summary = FullSyncSummary.of(final, claimed=True)
-        log.info(
-            self.messages.full_sync_finished,
-            status=summary.status,
-            total_instances=summary.total_instances,
-            successful_instances=summary.successful_instances,
-            failed_instances=summary.failed_instances,
-            cancelled_instances=summary.cancelled_instances,
-        )
+        log.info(self.messages.full_sync_finished, **summary.log_fields())
         return summary
 
     def _finish(self, session_id: str, status: SessionStatus, log: ActionLog) -> None:

@@ -217,6 +217,16 @@ class FullSyncSummary:
     cancelled_instances: int = 0
     claimed: bool = False
 
+    def log_fields(self) -> dict[str, Any]:
+        """The fields the ``full_sync_finished`` log line carries."""
+        return {
+            "status": self.status,
+            "total_instances": self.total_instances,
+            "successful_instances": self.successful_instances,
+            "failed_instances": self.failed_instances,
+            "cancelled_instances": self.cancelled_instances,
+        }
+
     @classmethod
     def of(cls, info: SyncSessionInfo | None, *, claimed: bool) -> FullSyncSummary:
         if info is None:
