@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from accounts_sync.collectors import (
     canonical_json,
 )
 from accounts_sync.ledger import AccountChange, AccountDiff, ChangeType
+from accounts_sync.ledger import _diff as diff_module
 from accounts_sync.ledger._diff import apply_changes, apply_diff, diff_snapshots, plan_changes
 
 names = st.text(alphabet="ab'%@_用", max_size=3)
@@ -212,3 +214,21 @@ def test_a_change_builds_its_diff_on_first_read_and_keeps_it() -> None:
     )
     assert given_diff == change
     assert given_diff.diff is first
+
+
+def test_a_first_sync_builds_no_diff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New accounts' changes and their change-log texts come without diffing anything."""
+    collected = {
+        key: AccountSnapshot(key=key, username=key, privileges=[Privilege("global", (), "USAGE")])
+        for key in ("a", "b")
+    }
+
+    def no_diff(*args: object) -> AccountDiff:
+        raise AssertionError("a diff was built")
+
+    monkeypatch.setattr(diff_module, "diff_snapshots", no_diff)
+    changes = plan_changes({}, collected)
+    assert [json.loads(change.diff_text())["granted"][0]["privilege"] for change in changes] == [
+        "USAGE",
+        "USAGE",
+    ]

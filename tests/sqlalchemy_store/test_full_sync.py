@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
@@ -180,3 +181,19 @@ def test_records_are_added_with_their_names_exactly(sql_engine: sa.Engine) -> No
     info = sessions.get_session(session_id)
     assert info is not None
     assert info.total_instances == len(names)
+
+
+def test_postgresql_closes_a_large_group_a_hundred_at_a_time(sql_engine: sa.Engine) -> None:
+    """Batches keep the close linear: the planner may match records and rows by a nested loop."""
+    if sql_engine.dialect.name != "postgresql":
+        pytest.skip("the batched close is PostgreSQL's")
+    sessions = SqlAlchemySyncSessionRepository(sql_engine)
+    session_id = _claimed_with_records(sessions, 250)
+    sessions.start_records(session_id, list(range(1, 251)))
+    done = [RecordOutcome(instance_id=i, status=RecordStatus.COMPLETED) for i in range(1, 251)]
+    with captured(sql_engine) as seen:
+        sessions.finish_records(session_id, done)
+    assert sum("json_to_recordset" in sql for sql, _ in seen) == 3
+    info = sessions.get_session(session_id)
+    assert info is not None
+    assert info.successful_instances == 250
